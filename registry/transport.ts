@@ -1,0 +1,52 @@
+// One interface for every place an image can live, after containers/image's
+// ImageReference / ImageSource / ImageDestination split. Implementations: oci:, oci-archive:,
+// docker-archive:, docker:// (registry), and the local store.
+import type { Readable } from 'node:stream';
+import type { Descriptor, Platform } from '../oci/types.js';
+
+export interface ManifestBytes {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export interface ImageSource {
+  /** Human-readable reference, for messages ("oci:/tmp/layout:v1"). */
+  readonly reference: string;
+  /**
+   * The image manifest (never an index: an index or manifest list is resolved here to the entry
+   * for `platform`, default this machine's).
+   */
+  getManifest(platform?: Platform): Promise<ManifestBytes>;
+  /** Blob content, compressed as stored. The caller verifies the digest while streaming. */
+  getBlob(desc: Descriptor): Promise<Readable>;
+  close(): Promise<void>;
+}
+
+export interface ImageDestination {
+  readonly reference: string;
+  /** Manifest media types this destination accepts, preferred first. */
+  readonly supportedManifestTypes: string[];
+  /** Whether layers must be written uncompressed (docker-archive). */
+  readonly wantsUncompressedLayers?: boolean;
+  hasBlob(desc: Descriptor): Promise<boolean>;
+  /** Write a blob whose digest and size are known in advance; the destination verifies them. */
+  putBlob(desc: Descriptor, content: Readable): Promise<void>;
+  /** Write the manifest (and, for layouts, its config-and-tag bookkeeping) and finish. */
+  putManifest(manifest: ManifestBytes): Promise<void>;
+  /** Make everything visible atomically (archives are written here). */
+  commit(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type TransportName = 'oci' | 'oci-archive' | 'docker-archive' | 'docker';
+
+export interface TransportReference {
+  transport: TransportName;
+  /** Path for oci/oci-archive/docker-archive; the registry reference for docker. */
+  path: string;
+  /** Tag (oci: ref.name annotation) or, for docker-archive, the image name to record. */
+  tag?: string;
+  /** Original text, for messages. */
+  raw: string;
+}
