@@ -1,0 +1,29 @@
+// Errors a user can cause. The CLI prints `message` as one line and exits non-zero; anything that
+// is not a UserError is a bug and shows its stack only with --debug.
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  /** 1-based column of the offending word, when known (for a caret under it). */
+  column?: number;
+}
+
+export class UserError extends Error {
+  readonly location?: SourceLocation;
+  /** Suggested fix, printed after the message ("did you mean RUN?"). */
+  readonly hint?: string;
+  /** Process exit code the CLI should use (default 1). */
+  readonly exitCode: number;
+
+  constructor(message: string, opts: { location?: SourceLocation; hint?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(opts.location ? `${opts.location.file}:${opts.location.line}: ${message}` : message, { cause: opts.cause });
+    this.name = 'UserError';
+    this.location = opts.location;
+    this.hint = opts.hint;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+}
+
+export function isUserError(e: unknown): e is UserError {
+  return e instanceof UserError;
+}
