@@ -1,0 +1,178 @@
+// tsbuild native addon: filesystem primitives Node lacks (mknod, l*xattr).
+// Every call is a thin, synchronous syscall wrapper; errors become Node-style
+// errors with `code` (e.g. 'ENOENT'), `errno` (negative, like libuv), `syscall`
+// and `path`.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+
+namespace {
+
+const char* ErrnoName(int e) {
+  switch (e) {
+#define E(x) case x: return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(ENOEXEC)
+    E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM) E(EACCES) E(EFAULT) E(ENOTBLK)
+    E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL)
+    E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE)
+    E(EROFS) E(EMLINK) E(EPIPE) E(EDOM) E(ERANGE) E(ENAMETOOLONG) E(ENOSYS)
+    E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(EOVERFLOW) E(EOPNOTSUPP) E(EDQUOT)
+#undef E
+    default: return nullptr;
+  }
+}
+
+Napi::Error MakeErrno(Napi::Env env, int e, const char* syscall, const std::string& path) {
+  const char* name = ErrnoName(e);
+  std::string code = name ? name : ("E" + std::to_string(e));
+  std::string msg = code + ": " + std::strerror(e) + ", " + syscall + " '" + path + "'";
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("errno", Napi::Number::New(env, -e));
+  err.Set("code", Napi::String::New(env, code));
+  err.Set("syscall", Napi::String::New(env, syscall));
+  err.Set("path", Napi::String::New(env, path));
+  return err;
+}
+
+bool ArgString(const Napi::CallbackInfo& info, size_t i, const char* what, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be a string").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  if (out->find('\0') != std::string::npos) {
+    Napi::TypeError::New(info.Env(), std::string(what) + " must not contain NUL bytes").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+bool ArgUint(const Napi::CallbackInfo& info, size_t i, const char* what, uint32_t* out) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be a number").ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    Napi::RangeError::New(info.Env(), std::string(what) + " must be an unsigned 32-bit integer").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+// mknod(path, mode, major, minor)
+Napi::Value Mknod(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  uint32_t mode, major, minor;
+  if (!ArgString(info, 0, "path", &path) || !ArgUint(info, 1, "mode", &mode) ||
+      !ArgUint(info, 2, "major", &major) || !ArgUint(info, 3, "minor", &minor))
+    return env.Undefined();
+  if (::mknod(path.c_str(), static_cast<mode_t>(mode), makedev(major, minor)) != 0) {
+    MakeErrno(env, errno, "mknod", path).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// lgetxattr(path, name) -> Buffer | undefined (ENODATA)
+Napi::Value Lgetxattr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path, name;
+  if (!ArgString(info, 0, "path", &path) || !ArgString(info, 1, "name", &name)) return env.Undefined();
+  std::vector<char> buf(256);
+  for (;;) {
+    ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), buf.data(), buf.size());
+    if (n >= 0) return Napi::Buffer<char>::Copy(env, buf.data(), static_cast<size_t>(n));
+    if (errno == ENODATA) return env.Undefined();
+    if (errno != ERANGE) {
+      MakeErrno(env, errno, "lgetxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    ssize_t need = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+    if (need < 0) {
+      if (errno == ENODATA) return env.Undefined();
+      MakeErrno(env, errno, "lgetxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    buf.resize(static_cast<size_t>(need) + 1);
+  }
+}
+
+// lsetxattr(path, name, value)
+Napi::Value Lsetxattr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path, name;
+  if (!ArgString(info, 0, "path", &path) || !ArgString(info, 1, "name", &name)) return env.Undefined();
+  if (info.Length() < 3 || !info[2].IsBuffer()) {
+    Napi::TypeError::New(env, "value must be a Buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto value = info[2].As<Napi::Buffer<char>>();
+  if (::lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), 0) != 0) {
+    MakeErrno(env, errno, "lsetxattr", path).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// llistxattr(path) -> string[]
+Napi::Value Llistxattr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, "path", &path)) return env.Undefined();
+  std::vector<char> buf(1024);
+  ssize_t n;
+  for (;;) {
+    n = ::llistxattr(path.c_str(), buf.data(), buf.size());
+    if (n >= 0) break;
+    if (errno != ERANGE) {
+      MakeErrno(env, errno, "llistxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    ssize_t need = ::llistxattr(path.c_str(), nullptr, 0);
+    if (need < 0) {
+      MakeErrno(env, errno, "llistxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    buf.resize(static_cast<size_t>(need) + 1);
+  }
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t idx = 0;
+  for (ssize_t i = 0; i < n;) {
+    size_t len = strnlen(buf.data() + i, static_cast<size_t>(n - i));
+    if (len > 0) out.Set(idx++, Napi::String::New(env, buf.data() + i, len));
+    i += static_cast<ssize_t>(len) + 1;
+  }
+  return out;
+}
+
+// lremovexattr(path, name)
+Napi::Value Lremovexattr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path, name;
+  if (!ArgString(info, 0, "path", &path) || !ArgString(info, 1, "name", &name)) return env.Undefined();
+  if (::lremovexattr(path.c_str(), name.c_str()) != 0) {
+    MakeErrno(env, errno, "lremovexattr", path).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
+  exports.Set("llistxattr", Napi::Function::New(env, Llistxattr, "llistxattr"));
+  exports.Set("lremovexattr", Napi::Function::New(env, Lremovexattr, "lremovexattr"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tsbuild_native, Init)
