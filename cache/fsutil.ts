@@ -1,0 +1,70 @@
+// Small filesystem helpers shared by the stores: atomic writes and pid-tagged temp names.
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Temp entries are named `<pid>-<prefix>-<random>` so that openStore can tell which leftovers belong
+ * to dead processes (and may be removed) and which belong to a build that is still running.
+ */
+export function tempName(prefix: string): string {
+  return `${process.pid}-${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The pid encoded in a temp name, or undefined for foreign names. */
+export function tempNamePid(name: string): number | undefined {
+  const m = /^(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM means the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** fsync a directory so a rename into it survives a crash. Some filesystems refuse: that is fine. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // best effort
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Write `data` to `path` via a temp file in `tmpDir` (same filesystem), fsync, rename. */
+export async function writeFileAtomic(path: string, data: Buffer | string, tmpDir: string): Promise<void> {
+  const tmp = join(tmpDir, tempName('write'));
+  const fh = await fsp.open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(join(path, '..'));
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}

@@ -1,0 +1,5 @@
+// The layer codec: entries ⇄ tar. This module is the public face; each job lives in its own file.
+export type { LayerEntry, LayerEntryType } from './layer-entry.js';
+export { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './layer-entry.js';
+export { writeLayer } from './layer-write.js';
+export type { LayerBlob, LayerWriteOptions } from './layer-write.js';
