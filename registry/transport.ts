@@ -30,7 +30,10 @@ export interface ImageDestination {
   /** Whether layers must be written uncompressed (docker-archive). */
   readonly wantsUncompressedLayers?: boolean;
   hasBlob(desc: Descriptor): Promise<boolean>;
-  /** Write a blob whose digest and size are known in advance; the destination verifies them. */
+  /**
+   * Write a blob whose digest is known in advance; the destination verifies it while writing.
+   * `desc.size` is -1 when unknown (a layer being decompressed on the way: its digest is the diffID).
+   */
   putBlob(desc: Descriptor, content: Readable): Promise<void>;
   /** Write the manifest (and, for layouts, its config-and-tag bookkeeping) and finish. */
   putManifest(manifest: ManifestBytes): Promise<void>;

@@ -1,0 +1,172 @@
+// copyImage: the one copy loop behind pull, push and every transport-to-transport copy.
+// Source bytes are verified against their descriptors while streaming; the destination commits only
+// after every blob and the manifest are in, so a failure leaves no image (and no tag) behind.
+import { PassThrough, Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import { convertManifest, layerMediaType, manifestFormatOf, manifestMediaType } from '../oci/convert.js';
+import { sha256 } from '../oci/digest.js';
+import { UserError } from '../oci/errors.js';
+import { DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, layerCompression } from '../oci/mediatypes.js';
+import type { Descriptor, ImageConfig, ImageManifest, ManifestFormat, Platform } from '../oci/types.js';
+import { parseJsonFrom } from './json.js';
+import type { ImageDestination, ImageSource } from './transport.js';
+import { DigestVerifier, verifyBytes } from './verify.js';
+
+export type CopyProgress =
+  | { kind: 'blob'; phase: 'skipped' | 'started' | 'done'; digest: string; size: number; mediaType: string }
+  | { kind: 'manifest'; digest: string; mediaType: string };
+
+export interface CopyOptions {
+  /** Force the manifest format; by default the source's is kept when the destination accepts it. */
+  format?: ManifestFormat;
+  /** Which image of a multi-platform source; default this machine's. */
+  platform?: Platform;
+  /** Blobs copied at once (default 3). */
+  concurrency?: number;
+  onProgress?: (ev: CopyProgress) => void;
+}
+
+export interface CopyResult {
+  manifestDigest: string;
+  configDigest: string;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function decompressor(compression: 'gzip' | 'zstd', reference: string): Transform {
+  if (compression === 'gzip') return createGunzip();
+  // zstd decompression is only in newer Node versions; look it up at run time.
+  const make = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  if (!make) throw new UserError(`${reference}: cannot decompress a zstd layer with this Node.js version (needs Node >= 22.15)`);
+  return make();
+}
+
+function chooseFormat(srcType: string, dest: ImageDestination, forced: ManifestFormat | undefined): ManifestFormat {
+  if (forced) {
+    if (!dest.supportedManifestTypes.includes(manifestMediaType(forced))) {
+      throw new UserError(`${dest.reference} cannot store ${forced === 'oci' ? 'OCI' : 'Docker schema 2'} manifests`);
+    }
+    return forced;
+  }
+  if (dest.supportedManifestTypes.includes(srcType)) return manifestFormatOf(srcType)!;
+  for (const t of dest.supportedManifestTypes) {
+    const f = manifestFormatOf(t);
+    if (f) return f;
+  }
+  throw new UserError(`${dest.reference} accepts no image manifest type this tool can produce`);
+}
+
+/** Run `fn` over items with at most `limit` in flight, keeping result order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/**
+ * Stream src → verify(desc) [→ decompress → verify(target)] → dest.putBlob(target).
+ * Returns the number of bytes the destination received.
+ */
+async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd'): Promise<number> {
+  const stages: Transform[] = [new DigestVerifier(desc, src.reference)];
+  let last = stages[0] as DigestVerifier;
+  if (decompress) {
+    stages.push(decompressor(decompress, src.reference));
+    last = new DigestVerifier(target, `${src.reference} (uncompressed layer)`);
+    stages.push(last);
+  }
+  const input = await src.getBlob(desc);
+  const out = new PassThrough();
+  const feeding = pipeline([input, ...stages, out]);
+  const putting = dest.putBlob(target, out);
+  // A destination that gives up stops reading; tear the source side down so the pipeline ends too.
+  putting.catch(() => {
+    input.destroy();
+    out.destroy();
+  });
+  // Wait for both sides to settle, so the destination has removed its temp file before we return.
+  const settled = await Promise.allSettled([feeding, putting]);
+  const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (errors.length > 0) {
+    const e = errors.find((x) => x instanceof UserError) ?? errors[0];
+    if (decompress && e instanceof Error && (e as NodeJS.ErrnoException).code?.startsWith('Z_')) {
+      throw new UserError(`${src.reference}: layer ${desc.digest} is not valid ${decompress} data: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  return last.bytes;
+}
+
+export async function copyImage(src: ImageSource, dest: ImageDestination, opts: CopyOptions = {}): Promise<CopyResult> {
+  const progress = opts.onProgress ?? (() => {});
+  const m = await src.getManifest(opts.platform);
+  verifyBytes(m.bytes, { digest: m.digest }, src.reference);
+  const srcFormat = manifestFormatOf(m.mediaType);
+  if (!srcFormat) {
+    const why = m.mediaType === DOCKER_SCHEMA1 || m.mediaType === DOCKER_SCHEMA1_SIGNED ? 'Docker schema 1 images are not supported' : `unsupported manifest type ${JSON.stringify(m.mediaType)}`;
+    throw new UserError(`${src.reference}: ${why}`);
+  }
+  const manifest = parseJsonFrom<ImageManifest>(m.bytes, `${src.reference}: manifest`);
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new UserError(`${src.reference}: manifest has no config or layers`);
+  const format = chooseFormat(m.mediaType, dest, opts.format);
+
+  // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
+  const configBytes = await readAll(await src.getBlob(manifest.config));
+  verifyBytes(configBytes, manifest.config, src.reference);
+  if (await dest.hasBlob(manifest.config)) {
+    progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
+  } else {
+    await dest.putBlob(manifest.config, Readable.from([configBytes]));
+  }
+
+  let diffIds: string[] | undefined;
+  const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i): Promise<Descriptor> => {
+    const compression = layerCompression(layer.mediaType);
+    if (dest.wantsUncompressedLayers && compression !== 'none') {
+      diffIds ??= parseJsonFrom<ImageConfig>(configBytes, `${src.reference}: config`).rootfs?.diff_ids ?? [];
+      const diffId = diffIds[i];
+      if (!diffId || diffIds.length !== manifest.layers.length) throw new UserError(`${src.reference}: config has ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
+      const target: Descriptor = { mediaType: layerMediaType(srcFormat, 'none'), digest: diffId, size: -1 };
+      progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
+      target.size = await streamBlob(src, dest, layer, target, compression);
+      progress({ kind: 'blob', phase: 'done', digest: diffId, size: target.size, mediaType: target.mediaType });
+      return target;
+    }
+    if (await dest.hasBlob(layer)) {
+      progress({ kind: 'blob', phase: 'skipped', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
+      return layer;
+    }
+    progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
+    await streamBlob(src, dest, layer, layer);
+    progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
+    return layer;
+  });
+
+  // Keep the source's exact bytes when nothing changed, so the manifest digest survives the copy.
+  const layersChanged = layers.some((l, i) => l !== manifest.layers[i]);
+  let bytes = m.bytes;
+  let mediaType = m.mediaType;
+  if (layersChanged || format !== srcFormat) {
+    const rewritten = convertManifest({ ...manifest, layers }, format);
+    bytes = Buffer.from(JSON.stringify(rewritten));
+    mediaType = manifestMediaType(format);
+  }
+  const manifestDigest = bytes === m.bytes ? m.digest : sha256(bytes);
+  await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
+  progress({ kind: 'manifest', digest: manifestDigest, mediaType });
+  await dest.commit();
+  return { manifestDigest, configDigest: manifest.config.digest };
+}
