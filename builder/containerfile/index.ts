@@ -1,0 +1,5 @@
+// Containerfile text → typed instruction list, and the word-expansion lexer. Pure: no files,
+// no stages, no images.
+export type { Pos, Flag, CommandForm, Heredoc, Instruction, InstructionKind, ParsedContainerfile, Directives, HealthcheckTimings } from './types.js';
+export { INSTRUCTION_KINDS } from './types.js';
+export { expandWord, expandWords, lookupFrom, type Lookup } from './lexer.js';
