@@ -2,4 +2,8 @@
 // no stages, no images.
 export type { Pos, Flag, CommandForm, Heredoc, Instruction, InstructionKind, ParsedContainerfile, Directives, HealthcheckTimings } from './types.js';
 export { INSTRUCTION_KINDS } from './types.js';
+export { parseContainerfile } from './parse.js';
 export { expandWord, expandWords, lookupFrom, type Lookup } from './lexer.js';
+export { parseDuration } from './duration.js';
+export { expandsVariables, expandsFlag } from './expansion.js';
+export { FLAG_SPECS } from './flags.js';

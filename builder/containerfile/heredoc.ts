@@ -1,0 +1,60 @@
+// Recognising heredoc operators (`<<EOF`, `<<-EOF`, `<<"EOF"`, `3<<EOF`) in an instruction line,
+// per BuildKit: the line is split into shell words (quotes and escapes kept, variables not
+// expanded) and every word that is entirely a heredoc operator opens one heredoc, in order.
+
+import { lex, LexError } from './lexer.js';
+
+const HEREDOC_RE = /^(\d*)<<(-?)([^<]*)$/;
+const noVars = () => undefined;
+
+export interface HeredocOperator {
+  name: string;
+  expand: boolean;
+  chomp: boolean;
+  fileDescriptor?: number;
+}
+
+/**
+ * Parses one word as a heredoc operator; null when it is not one. The delimiter is lexed twice,
+ * with and without quote removal: if the quote counts differ, part of it was quoted and the body
+ * must not be expanded. BuildKit always uses `\` here, whatever the escape directive says.
+ */
+export function parseHeredocOperator(word: string): HeredocOperator | null {
+  const m = HEREDOC_RE.exec(word);
+  if (!m) return null;
+  const rest = m[3]!;
+  if (rest === '') return null;
+  const words = lex(rest, noVars, { escape: '\\', skipUnsetEnv: true }).words;
+  if (words.length !== 1) return null;
+  const rawWords = lex(rest, noVars, { escape: '\\', skipUnsetEnv: true, rawQuotes: true }).words;
+  const quotes = (s: string) => (s.match(/['"]/g) ?? []).length;
+  const op: HeredocOperator = {
+    name: words[0]!,
+    expand: quotes(words[0]!) === quotes(rawWords[0] ?? ''),
+    chomp: m[2] === '-',
+  };
+  if (m[1] !== '') op.fileDescriptor = Number.parseInt(m[1]!, 10);
+  return op;
+}
+
+/** All heredoc operators on a logical line, in order. A line that does not lex has none. */
+export function heredocOperatorsInLine(line: string): HeredocOperator[] {
+  let words: string[];
+  try {
+    words = lex(line, noVars, { escape: '\\', rawQuotes: true, rawEscapes: true, skipUnsetEnv: true }).words;
+  } catch (e) {
+    if (e instanceof LexError) return [];
+    throw e;
+  }
+  const ops: HeredocOperator[] = [];
+  for (const w of words) {
+    const op = parseHeredocOperator(w);
+    if (op) ops.push(op);
+  }
+  return ops;
+}
+
+/** `<<-`: strip leading tabs from every body line. */
+export function chompHeredoc(content: string): string {
+  return content.replace(/^\t+/gm, '');
+}
