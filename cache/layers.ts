@@ -6,3 +6,5 @@ export type { LayerBlob, LayerWriteOptions } from './layer-write.js';
 export { applyLayer } from './layer-apply.js';
 export type { ApplyOptions, ApplyResult } from './layer-apply.js';
 export { readLayerEntries } from './layer-read.js';
+export { scanDir } from './layer-scan.js';
+export type { ScanOptions } from './layer-scan.js';

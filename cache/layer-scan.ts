@@ -1,0 +1,134 @@
+// Walking a directory (a plain tree or an overlay upper dir) into layer entries.
+import { promises as fsp, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, compareEntryPaths, type LayerEntry, type LayerEntryType } from './layer-entry.js';
+import { loadNative, type NativeFs } from './native.js';
+
+export interface ScanOptions {
+  /** The tree is an overlay upper dir: translate char 0/0 devices and opaque xattrs into whiteouts. */
+  overlay?: boolean;
+  /** Ownership (and mode) recorded out of band, for rootless builds where the disk cannot hold it. */
+  overrides?: Map<string, { uid: number; gid: number; mode?: number }>;
+}
+
+const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
+
+/** Linux dev_t split, as glibc's major()/minor() (numbers here stay below 2^53). */
+export function devMajor(rdev: number): number {
+  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+}
+export function devMinor(rdev: number): number {
+  return (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
+}
+
+function entryType(st: Stats): LayerEntryType | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  if (st.isFIFO()) return 'fifo';
+  return undefined; // sockets do not belong in images
+}
+
+export async function scanDir(root: string, opts: ScanOptions = {}): Promise<LayerEntry[]> {
+  const native = await loadNative();
+  const out: LayerEntry[] = [];
+  await walk(root, '', native, opts, out);
+  out.sort((a, b) => compareEntryPaths(a.path, b.path));
+  // Hardlinks are decided after sorting so the first path in layer order carries the data.
+  const seen = new Map<string, string>();
+  for (const e of out) {
+    const key = (e as ScannedEntry).inode;
+    if (key === undefined) continue;
+    delete (e as ScannedEntry).inode;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, e.path);
+      continue;
+    }
+    e.type = 'hardlink';
+    e.linkname = first;
+    delete e.size;
+    delete e.content;
+  }
+  return out;
+}
+
+type ScannedEntry = LayerEntry & { inode?: string };
+
+async function walk(root: string, rel: string, native: NativeFs | undefined, opts: ScanOptions, out: LayerEntry[]): Promise<void> {
+  const names = (await fsp.readdir(rel ? join(root, rel) : root)).sort();
+  for (const name of names) {
+    const path = rel ? rel + '/' + name : name;
+    const abs = join(root, path);
+    const st = await fsp.lstat(abs);
+    const type = entryType(st);
+    if (!type) continue;
+    const ov = opts.overrides?.get(path);
+    const base = {
+      mode: ov?.mode ?? st.mode & 0o7777,
+      uid: ov?.uid ?? st.uid,
+      gid: ov?.gid ?? st.gid,
+      mtime: Math.floor(st.mtimeMs) / 1000,
+    };
+    if (opts.overlay && type === 'char' && st.rdev === 0) {
+      const wh = rel ? rel + '/' + WHITEOUT_PREFIX + name : WHITEOUT_PREFIX + name;
+      out.push({ path: wh, type: 'file', size: 0, ...base });
+      continue;
+    }
+    const e: ScannedEntry = { path, type, ...base };
+    const xattrs = readXattrs(native, abs);
+    if (xattrs) e.xattrs = xattrs;
+    switch (type) {
+      case 'file':
+        e.size = st.size;
+        e.content = { path: abs };
+        if (st.nlink > 1) e.inode = `${st.dev}:${st.ino}`;
+        break;
+      case 'symlink':
+        e.linkname = await fsp.readlink(abs);
+        break;
+      case 'char':
+      case 'block':
+        e.devmajor = devMajor(st.rdev);
+        e.devminor = devMinor(st.rdev);
+        if (st.nlink > 1) e.inode = `${st.dev}:${st.ino}`;
+        break;
+      case 'fifo':
+        if (st.nlink > 1) e.inode = `${st.dev}:${st.ino}`;
+        break;
+    }
+    out.push(e);
+    if (type === 'dir') {
+      if (opts.overlay && native && OPAQUE_XATTRS.some((x) => native.lgetxattr(abs, x)?.toString() === 'y')) {
+        out.push({ path: path + '/' + OPAQUE_WHITEOUT, type: 'file', size: 0, ...base });
+      }
+      await walk(root, path, native, opts, out);
+    }
+  }
+}
+
+/** Xattrs worth carrying into a layer; overlayfs' own bookkeeping never is. */
+function readXattrs(native: NativeFs | undefined, abs: string): Record<string, Buffer> | undefined {
+  if (!native) return undefined;
+  let names: string[];
+  try {
+    names = native.llistxattr(abs);
+  } catch {
+    return undefined; // e.g. ENOTSUP on this filesystem
+  }
+  const out: Record<string, Buffer> = {};
+  for (const n of names.sort()) {
+    if (n.startsWith('trusted.overlay.') || n.startsWith('user.overlay.')) continue;
+    // SELinux labels are host policy, not image content.
+    if (n === 'security.selinux') continue;
+    try {
+      const v = native.lgetxattr(abs, n);
+      if (v !== undefined) out[n] = v;
+    } catch {
+      // vanished or unreadable: skip
+    }
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
