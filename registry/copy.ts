@@ -1,7 +1,7 @@
 // copyImage: the one copy loop behind pull, push and every transport-to-transport copy.
 // Source bytes are verified against their descriptors while streaming; the destination commits only
 // after every blob and the manifest are in, so a failure leaves no image (and no tag) behind.
-import { PassThrough, Readable, type Transform } from 'node:stream';
+import { PassThrough, Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as zlib from 'node:zlib';
@@ -103,6 +103,9 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
   if (errors.length > 0) {
     const e = errors.find((x) => x instanceof UserError) ?? errors[0];
     if (decompress && e instanceof Error && (e as NodeJS.ErrnoException).code?.startsWith('Z_')) {
+      // Corrupt bytes usually trip the decompressor before the digest check at the end; re-read the
+      // blob once so the user hears "digest mismatch" when that is the real cause.
+      await pipeline(await src.getBlob(desc), new DigestVerifier(desc, src.reference), new Writable({ write: (_c, _e, cb) => cb() }));
       throw new UserError(`${src.reference}: layer ${desc.digest} is not valid ${decompress} data: ${e.message}`, { cause: e });
     }
     throw e;

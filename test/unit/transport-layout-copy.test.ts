@@ -18,7 +18,7 @@ async function tarOf(files: Record<string, string>): Promise<Buffer> {
   for (const [name, body] of Object.entries(files)) p.entry({ name, mode: 0o644, mtime: new Date(0) }, body);
   p.finalize();
   const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c);
+  for await (const c of p) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 

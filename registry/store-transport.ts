@@ -1,0 +1,92 @@
+// The local store as a transport: pull = copyImage(source, storeDestination(...)),
+// push = copyImage(storeSource(...), destination). Typed against the few store members used
+// (structurally satisfied by cache/store.ts's Store), so registry/ does not depend on all of cache/.
+import type { Readable } from 'node:stream';
+import { UserError } from '../oci/errors.js';
+import { DOCKER_MANIFEST, isIndexMediaType, OCI_MANIFEST } from '../oci/mediatypes.js';
+import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
+import { parseJsonFrom } from './json.js';
+import { hostPlatform, selectManifest } from './platform.js';
+import type { ImageDestination, ImageSource, ManifestBytes } from './transport.js';
+import { verifyBytes } from './verify.js';
+
+export interface StoreImageRecord {
+  id: string;
+  manifestDigest: string;
+  manifestMediaType: string;
+  names: string[];
+}
+
+export interface StoreLike<R extends StoreImageRecord = StoreImageRecord> {
+  blobs: {
+    has(digest: string): Promise<boolean>;
+    size(digest: string): Promise<number>;
+    readBytes(digest: string): Promise<Buffer>;
+    createReadStream(digest: string): Readable;
+    ingest(source: Readable | AsyncIterable<Uint8Array>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
+  };
+  images: {
+    add(manifest: { bytes: Buffer; mediaType: string }, names: string[]): Promise<R>;
+  };
+}
+
+function storeRef(rec: StoreImageRecord): string {
+  return rec.names[0] ?? rec.id.slice(0, 12);
+}
+
+export function storeSource(store: StoreLike, rec: StoreImageRecord): ImageSource {
+  const reference = storeRef(rec);
+  const read = async (desc: Descriptor): Promise<Buffer> => {
+    if (!(await store.blobs.has(desc.digest))) throw new UserError(`${reference}: blob ${desc.digest} is missing from the local store`);
+    const bytes = await store.blobs.readBytes(desc.digest);
+    verifyBytes(bytes, desc, reference);
+    return bytes;
+  };
+  return {
+    reference,
+    async getManifest(platform: Platform = hostPlatform()): Promise<ManifestBytes> {
+      let desc: Descriptor = { mediaType: rec.manifestMediaType, digest: rec.manifestDigest, size: -1 };
+      for (let depth = 0; depth < 4; depth++) {
+        const bytes = await read(desc);
+        if (!isIndexMediaType(desc.mediaType)) return { bytes, mediaType: desc.mediaType, digest: desc.digest };
+        desc = selectManifest(parseJsonFrom<ImageIndex>(bytes, `${reference}: index`), platform, reference);
+      }
+      throw new UserError(`${reference}: indexes nested too deeply`);
+    },
+    async getBlob(desc: Descriptor): Promise<Readable> {
+      if (!(await store.blobs.has(desc.digest))) throw new UserError(`${reference}: blob ${desc.digest} is missing from the local store`);
+      return store.blobs.createReadStream(desc.digest);
+    },
+    async close(): Promise<void> {},
+  };
+}
+
+export function storeDestination<R extends StoreImageRecord>(store: StoreLike<R>, names: string[]): ImageDestination & { record(): R } {
+  let manifest: ManifestBytes | undefined;
+  let rec: R | undefined;
+  const reference = names[0] ?? 'local store';
+  return {
+    reference,
+    // Keep whatever the source has, so a pulled image keeps its registry digest.
+    supportedManifestTypes: [OCI_MANIFEST, DOCKER_MANIFEST],
+    async hasBlob(desc: Descriptor): Promise<boolean> {
+      if (!(await store.blobs.has(desc.digest))) return false;
+      return desc.size < 0 || (await store.blobs.size(desc.digest)) === desc.size;
+    },
+    async putBlob(desc: Descriptor, content: Readable): Promise<void> {
+      await store.blobs.ingest(content, desc.size >= 0 ? { digest: desc.digest, size: desc.size } : { digest: desc.digest });
+    },
+    async putManifest(m: ManifestBytes): Promise<void> {
+      manifest = m;
+    },
+    async commit(): Promise<void> {
+      if (!manifest) throw new Error('storeDestination.commit() before putManifest()');
+      rec = await store.images.add({ bytes: manifest.bytes, mediaType: manifest.mediaType }, names);
+    },
+    async close(): Promise<void> {},
+    record(): R {
+      if (!rec) throw new Error('storeDestination.record() before commit()');
+      return rec;
+    },
+  };
+}
