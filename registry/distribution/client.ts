@@ -1,0 +1,230 @@
+// The HTTP side of one repository on one registry: picking https (or http for insecure registries),
+// authenticating, following redirects, retrying transient failures, and turning whatever is left
+// into one-line UserErrors naming the image reference.
+import { Agent, type Dispatcher } from 'undici';
+import { UserError } from '../../oci/errors.js';
+import { AuthSession } from '../auth/session.js';
+import type { Credentials } from '../auth/credentials.js';
+import { describeNetworkError, isRetryableNetworkError, isRetryableStatus, isTlsError, readErrorBody, statusText } from './errors.js';
+import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
+import { loadTlsSettings } from './tls.js';
+import type { ProgressEvent } from './progress.js';
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ClientConfig {
+  /** Registry as written in references: "docker.io", "127.0.0.1:5000". */
+  registry: string;
+  /** Repository path: "library/busybox". */
+  repository: string;
+  /** For messages: the image reference. */
+  reference: string;
+  /** http allowed and TLS not verified (registries.conf `insecure`, or --tls-verify=false). */
+  insecure: boolean;
+  certDir?: string;
+  perHostCertDirs?: string[];
+  creds?: Credentials;
+  retry: RetryPolicy;
+  /** Push needs "pull,push" on the repository; pull only "pull". */
+  push: boolean;
+  onProgress?: (ev: ProgressEvent) => void;
+}
+
+export interface RegistryRequest {
+  method: Method;
+  /** A path ("/v2/…") on the registry, or an absolute URL (upload locations, redirects). */
+  url: string;
+  headers?: Record<string, string>;
+  /** Only replayable bodies: retries and the post-401 resend need to send it again. */
+  body?: Buffer | string;
+  /** Token scopes; default: this repository with pull (and push for destinations). */
+  scopes?: string[];
+  /** Statuses handed back to the caller; anything else becomes an error. */
+  ok: number[];
+  /** What we were doing, for messages: "fetching manifest". */
+  what: string;
+}
+
+/** The API host behind a registry name: Docker Hub's name is not its API endpoint. */
+export function apiHost(registry: string): string {
+  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+export class RegistryClient {
+  readonly agent: Agent;
+  readonly auth: AuthSession;
+  private origin: string | undefined;
+  private pinging: Promise<void> | undefined;
+
+  private constructor(readonly config: ClientConfig, agent: Agent) {
+    this.agent = agent;
+    this.auth = new AuthSession(agent, config.creds, config.reference);
+  }
+
+  static async create(config: ClientConfig): Promise<RegistryClient> {
+    const tls = await loadTlsSettings(apiHost(config.registry), { certDir: config.certDir, perHostCertDirs: config.perHostCertDirs, verify: !config.insecure });
+    // One keep-alive pool per client; blobs in parallel each get a connection.
+    const agent = new Agent({ connect: { ...tls, timeout: 30_000 }, keepAliveTimeout: 30_000, connections: 8 });
+    return new RegistryClient(config, agent);
+  }
+
+  get reference(): string {
+    return this.config.reference;
+  }
+
+  get repository(): string {
+    return this.config.repository;
+  }
+
+  defaultScopes(): string[] {
+    return [`repository:${this.config.repository}:${this.config.push ? 'pull,push' : 'pull'}`];
+  }
+
+  /**
+   * GET /v2/: picks the scheme and learns the auth challenge. https always first; http only for
+   * insecure registries, as containers/image does (even for localhost).
+   */
+  ping(): Promise<void> {
+    this.pinging ??= this.doPing().catch((e) => {
+      this.pinging = undefined;
+      throw e;
+    });
+    return this.pinging;
+  }
+
+  private async doPing(): Promise<void> {
+    const host = apiHost(this.config.registry);
+    const origins = this.config.insecure ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
+    for (const [i, origin] of origins.entries()) {
+      const get = () => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
+      let res: Dispatcher.ResponseData;
+      if (i < origins.length - 1) {
+        // An insecure registry that does not speak TLS at all: fall back to http at once.
+        try {
+          res = await get();
+        } catch {
+          continue;
+        }
+      } else {
+        res = await this.withRetries('pinging registry', async () => {
+          const r = await get();
+          if (isRetryableStatus(r.statusCode)) {
+            await r.body.dump();
+            throw new RetryableStatus(r.statusCode, r.headers['retry-after']);
+          }
+          return r;
+        });
+      }
+      await res.body.dump();
+      if (res.statusCode === 401) this.auth.learn(res.headers['www-authenticate']);
+      else if (res.statusCode !== 200) {
+        throw new UserError(`${this.reference}: ${host} does not look like a registry (GET /v2/ answered ${statusText(res.statusCode)})`);
+      }
+      this.origin = origin;
+      return;
+    }
+  }
+
+  /** Resolve a Location header or path against the registry origin. */
+  resolve(url: string): URL {
+    return new URL(url, this.origin ?? `https://${apiHost(this.config.registry)}`);
+  }
+
+  /** Send a request with auth, redirects and retries; returns only statuses listed in `ok`. */
+  async send(req: RegistryRequest): Promise<Dispatcher.ResponseData> {
+    await this.ping();
+    return this.withRetries(req.what, async () => {
+      const res = await this.once(req);
+      if (req.ok.includes(res.statusCode)) return res;
+      if (isRetryableStatus(res.statusCode)) {
+        await res.body.dump();
+        throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
+      }
+      throw await this.statusError(req, res);
+    });
+  }
+
+  /** One attempt: authorise, send, answer one 401 challenge, follow up to 5 redirects. */
+  private async once(req: RegistryRequest): Promise<Dispatcher.ResponseData> {
+    const scopes = req.scopes ?? this.defaultScopes();
+    let url = this.resolve(req.url);
+    const registryOrigin = this.resolve('/').origin;
+    let retriedAuth = false;
+    for (let hop = 0; hop < 6; hop++) {
+      const headers: Record<string, string> = { 'user-agent': 'tsbuild', ...req.headers };
+      // Credentials go only to the registry itself, never to a redirect target (blob CDN).
+      if (url.origin === registryOrigin) {
+        const authz = await this.auth.header(scopes);
+        if (authz) headers.authorization = authz;
+      }
+      const res = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: req.method, headers, body: req.body ?? null });
+      if (res.statusCode === 401 && url.origin === registryOrigin && !retriedAuth) {
+        await res.body.dump();
+        retriedAuth = true;
+        this.auth.invalidate(scopes);
+        if (!this.auth.learn(res.headers['www-authenticate'])) {
+          throw new UserError(`${req.what} for ${this.reference}: the registry asks for an authentication scheme tsbuild does not support`);
+        }
+        continue;
+      }
+      const loc = res.headers.location;
+      if ((req.method === 'GET' || req.method === 'HEAD') && [301, 302, 303, 307, 308].includes(res.statusCode) && loc) {
+        await res.body.dump();
+        url = new URL(Array.isArray(loc) ? loc[0] : loc, url);
+        continue;
+      }
+      return res;
+    }
+    throw new UserError(`${req.what} for ${this.reference}: too many redirects`);
+  }
+
+  private async statusError(req: RegistryRequest, res: Dispatcher.ResponseData): Promise<UserError> {
+    const detail = req.method === 'HEAD' ? '' : await readErrorBody(res);
+    if (req.method === 'HEAD') await res.body.dump();
+    const s = res.statusCode;
+    let what = statusText(s);
+    if (s === 401) what = this.auth.hasCredentials ? 'authentication failed: invalid username or password' : 'authentication required';
+    else if (s === 403) what = 'access denied';
+    return new UserError(`${req.what} for ${this.reference}: ${what}${detail ? ` (${detail})` : ''}`);
+  }
+
+  /** Run `fn`, retrying transient failures with backoff; the last failure becomes one UserError. */
+  async withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const policy = this.config.retry;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        const retryable = e instanceof RetryableStatus || isRetryableNetworkError(e);
+        if (retryable && attempt < policy.retries) {
+          const delay = backoffDelay(policy, attempt, e instanceof RetryableStatus ? e.retryAfter : undefined);
+          this.config.onProgress?.({ type: 'retry', reference: this.reference, what, attempt: attempt + 1, delayMs: Math.round(delay), reason: e instanceof RetryableStatus ? statusText(e.status) : describeNetworkError(e) });
+          await sleep(delay);
+          continue;
+        }
+        throw this.finalError(what, e, attempt + 1);
+      }
+    }
+  }
+
+  finalError(what: string, e: unknown, attempts: number): UserError {
+    if (e instanceof UserError) return e;
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    if (e instanceof RetryableStatus) return new UserError(`${what} for ${this.reference}: registry answered ${statusText(e.status)}${tries}`);
+    const host = apiHost(this.config.registry);
+    const hint = isTlsError(e) && !this.config.insecure ? ' (add its CA with --cert-dir, or use --tls-verify=false)' : '';
+    return new UserError(`${what} for ${this.reference}: cannot talk to ${host}: ${describeNetworkError(e)}${tries}${hint}`, { cause: e });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+/** A status worth retrying (429/5xx), carried through withRetries. */
+export class RetryableStatus extends Error {
+  constructor(readonly status: number, readonly retryAfter?: string | string[]) {
+    super(`status ${status}`);
+  }
+}

@@ -1,0 +1,48 @@
+// TLS trust for one registry: the system roots plus any CA files the user dropped in
+//   --cert-dir DIR (used alone, as containers/image does), or
+//   /etc/containers/certs.d/HOST[:PORT]/, /etc/docker/certs.d/HOST[:PORT]/, ~/.config/containers/certs.d/…
+// `*.crt` are CAs; a `*.cert` + `*.key` pair is a client certificate (mutual TLS).
+import { readdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { UserError } from '../../oci/errors.js';
+
+export interface TlsSettings {
+  ca: string[];
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+}
+
+export function defaultPerHostCertDirs(): string[] {
+  return ['/etc/containers/certs.d', '/etc/docker/certs.d', join(process.env.HOME || homedir(), '.config', 'containers', 'certs.d')];
+}
+
+export async function loadTlsSettings(host: string, opts: { certDir?: string; perHostCertDirs?: string[]; verify: boolean }): Promise<TlsSettings> {
+  const dirs = opts.certDir ? [opts.certDir] : (opts.perHostCertDirs ?? defaultPerHostCertDirs()).map((d) => join(d, host));
+  const settings: TlsSettings = { ca: [...rootCertificates], rejectUnauthorized: opts.verify };
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (opts.certDir) throw new UserError(`--cert-dir ${opts.certDir} does not exist`);
+        continue;
+      }
+      throw new UserError(`cannot read certificate directory ${dir}: ${code}`);
+    }
+    for (const n of names) {
+      if (n.endsWith('.crt')) settings.ca.push(await readFile(join(dir, n), 'utf8'));
+      else if (n.endsWith('.cert')) {
+        const keyName = n.slice(0, -'.cert'.length) + '.key';
+        if (!names.includes(keyName)) throw new UserError(`client certificate ${join(dir, n)} has no matching ${keyName}`);
+        settings.cert = await readFile(join(dir, n), 'utf8');
+        settings.key = await readFile(join(dir, keyName), 'utf8');
+      }
+    }
+  }
+  return settings;
+}
