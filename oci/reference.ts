@@ -18,6 +18,8 @@ export interface ImageReference {
   path: string;
   tag?: string;
   digest?: string;
+  /** Whether the input named its registry (false for short names such as "busybox" or "team/app"). */
+  qualified: boolean;
 }
 
 export const DEFAULT_DOMAIN = 'docker.io';
@@ -52,10 +54,12 @@ export function parseReference(input: string, opts: { defaultTag?: boolean } = {
   }
   let domain = DEFAULT_DOMAIN;
   let path = rest;
+  let qualified = false;
   const slash = rest.indexOf('/');
   if (slash >= 0 && looksLikeDomain(rest.slice(0, slash))) {
     domain = rest.slice(0, slash);
     path = rest.slice(slash + 1);
+    qualified = true;
   }
   if (domain === 'index.docker.io') domain = DEFAULT_DOMAIN;
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = 'library/' + path;
@@ -67,7 +71,7 @@ export function parseReference(input: string, opts: { defaultTag?: boolean } = {
     throw new ReferenceError(input, 'bad registry host');
   }
   if (tag === undefined && digest === undefined && opts.defaultTag !== false) tag = 'latest';
-  return { domain, path, tag, digest };
+  return { domain, path, tag, digest, qualified };
 }
 
 export function repositoryName(r: ImageReference): string {
@@ -94,4 +98,22 @@ export function isValidReference(input: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The name a locally built or tagged image gets, as buildah and podman give it: a short name lives
+ * under `localhost/` (`my-app` → `localhost/my-app:latest`), a qualified one is kept.
+ */
+export function normalizeLocalName(input: string): string {
+  const r = parseReference(input);
+  if (r.qualified) return formatReference(r);
+  const path = r.path.startsWith('library/') && !input.trim().startsWith('library/') ? r.path.slice('library/'.length) : r.path;
+  return formatReference({ ...r, domain: 'localhost', path });
+}
+
+/** Names a short name may stand for in local storage, in podman's order: localhost/ first, then docker.io. */
+export function localCandidates(input: string): string[] {
+  const r = parseReference(input);
+  if (r.qualified) return [formatReference(r)];
+  return [normalizeLocalName(input), formatReference(r)];
 }

@@ -13,6 +13,8 @@ export interface ManifestBytes {
 export interface ImageSource {
   /** Human-readable reference, for messages ("oci:/tmp/layout:v1"). */
   readonly reference: string;
+  /** Names the source records for the image (docker-archive RepoTags), used to name a pulled image. */
+  readonly names?: string[];
   /**
    * The image manifest (never an index: an index or manifest list is resolved here to the entry
    * for `platform`, default this machine's).

@@ -1,0 +1,167 @@
+// build(): Containerfile + context → an image in the local store. The library entry point the
+// CLI's `build` command is a thin client of.
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UserError } from '../oci/errors.js';
+import { buildImage } from '../oci/manifest.js';
+import { normalizeLocalName, ReferenceError } from '../oci/reference.js';
+import type { ImageConfig, ManifestFormat } from '../oci/types.js';
+import { openStore, defaultStoreRoot, type Store } from '../cache/store.js';
+import { parseContainerfile } from './containerfile/index.js';
+import { loadIgnorePatterns } from './context/ignorefile.js';
+import type { BuildEvent, EventSink } from './events.js';
+import { globalArgScope, unusedBuildArgs } from './plan/args.js';
+import { hostPlatform, parsePlatform, platformArgs } from './plan/platform.js';
+import { planStages } from './plan/stages.js';
+import type { PullPolicy, Puller } from './solve/base-image.js';
+import { Solver } from './solve/solver.js';
+import { defaultSteps } from './steps/index.js';
+
+export interface BuildOptions {
+  /** The build context directory. */
+  context: string;
+  /** Containerfile path (default: Containerfile, else Dockerfile, in the context). */
+  file?: string;
+  /** Store root (default: $TSBUILD_ROOT, /var/lib/tsbuild for root, else ~/.local/share/tsbuild). */
+  root?: string;
+  /** An already opened store (takes precedence over `root`). */
+  store?: Store;
+  tags?: string[];
+  buildArgs?: Record<string, string> | Map<string, string>;
+  target?: string;
+  format?: ManifestFormat;
+  /** Seconds since the epoch: created times and all file mtimes are set to it (buildah --timestamp). */
+  timestamp?: number;
+  /** Seconds since the epoch (SOURCE_DATE_EPOCH): created times set, file mtimes clamped. */
+  sourceDateEpoch?: number;
+  /** Extra labels `key=value` written into the final image config (buildah --label). */
+  labels?: string[];
+  /** Manifest annotations `key=value` (buildah --annotation). */
+  annotations?: string[];
+  ignorefile?: string;
+  platform?: string;
+  pull?: PullPolicy;
+  puller?: Puller;
+  jobs?: number;
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  /** Podman-style image ID: the hex of the config digest. */
+  id: string;
+  manifestDigest: string;
+  configDigest: string;
+  names: string[];
+  config: ImageConfig;
+}
+
+function keyValues(list: string[] | undefined, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UserError(`invalid ${what} "${kv}": expected key=value`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+async function findContainerfile(context: string, file?: string): Promise<string> {
+  if (file) return resolve(file);
+  for (const name of ['Containerfile', 'Dockerfile']) {
+    const p = join(context, name);
+    try {
+      if ((await stat(p)).isFile()) return p;
+    } catch {
+      /* try the next name */
+    }
+  }
+  throw new UserError(`no Containerfile or Dockerfile found in ${context}`);
+}
+
+function normalizeTags(tags: string[] | undefined): string[] {
+  return (tags ?? []).map((t) => {
+    try {
+      return normalizeLocalName(t);
+    } catch (e) {
+      if (e instanceof ReferenceError) throw new UserError(`invalid tag "${t}": ${e.message}`);
+      throw e;
+    }
+  });
+}
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const emit: EventSink = opts.onEvent ?? (() => undefined);
+  const context = resolve(opts.context);
+  try {
+    if (!(await stat(context)).isDirectory()) throw new Error();
+  } catch {
+    throw new UserError(`build context ${opts.context} is not a directory`);
+  }
+  const format = opts.format ?? 'oci';
+  const names = normalizeTags(opts.tags);
+  const labels = keyValues(opts.labels, 'label');
+  const annotations = keyValues(opts.annotations, 'annotation');
+  if (format === 'docker' && Object.keys(annotations).length > 0) throw new UserError('annotations need an OCI manifest: drop --annotation or use --format oci');
+  const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
+  if (!platform) throw new UserError(`invalid --platform "${opts.platform}": expected os/arch[/variant]`);
+
+  const file = await findContainerfile(context, opts.file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UserError(`cannot read Containerfile ${file}`);
+  }
+  const parsed = parseContainerfile(text, opts.file ?? (file.startsWith(context + '/') ? file.slice(context.length + 1) : file));
+  const buildArgs = opts.buildArgs instanceof Map ? opts.buildArgs : new Map(Object.entries(opts.buildArgs ?? {}));
+  const predefined = platformArgs(platform);
+  let globalScope = new Map<string, string>();
+  const plan = planStages(parsed, {
+    target: opts.target,
+    globalScope: (declared) => (globalScope = globalArgScope(declared, buildArgs, predefined, parsed.directives.escape)),
+  });
+
+  emit({ type: 'plan', stages: plan.order.length, totalStages: plan.stages.length });
+  const store = opts.store ?? (await openStore(opts.root ?? defaultStoreRoot()));
+  const ignorePatterns = await loadIgnorePatterns(context, { ignorefile: opts.ignorefile, containerfile: file });
+  const solver = new Solver({
+    store,
+    plan,
+    contextDir: context,
+    ignorePatterns,
+    buildArgs,
+    globalScope,
+    platform,
+    format,
+    timestamp: opts.timestamp,
+    sourceDateEpoch: opts.sourceDateEpoch,
+    pull: opts.pull ?? 'missing',
+    puller: opts.puller,
+    jobs: opts.jobs ?? 4,
+    emit,
+    signal: opts.signal,
+    steps: defaultSteps(),
+  });
+  const final = await solver.solve();
+
+  const declared = new Set<string>(plan.globalArgs.flatMap((a) => a.args.map((x) => x.name)));
+  for (const s of plan.stages) for (const ins of s.instructions) if (ins.kind === 'ARG') for (const a of ins.args) declared.add(a.name);
+  const unused = unusedBuildArgs(buildArgs, declared, predefined);
+  if (unused.length > 0) emit({ type: 'warning', message: `one or more build args were not consumed: [${unused.join(' ')}]` });
+
+  const image: ImageConfig = {
+    ...final.image,
+    created: new Date(((opts.timestamp ?? opts.sourceDateEpoch) ?? Date.now() / 1000) * 1000).toISOString(),
+    config: { ...final.image.config, ...(Object.keys(labels).length > 0 ? { Labels: { ...(final.image.config.Labels ?? {}), ...labels } } : {}) },
+    rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) },
+    history: final.history,
+  };
+  const built = buildImage(image, final.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), format, annotations);
+  await store.blobs.putBytes(built.config.bytes, { digest: built.config.digest });
+  await store.blobs.putBytes(built.manifest.bytes, { digest: built.manifest.digest });
+  const record = await store.images.add({ bytes: built.manifest.bytes, mediaType: built.manifest.mediaType }, names);
+  const ev: BuildEvent = { type: 'image', id: record.id, names: record.names, manifestDigest: built.manifest.digest };
+  emit(ev);
+  return { id: record.id, manifestDigest: built.manifest.digest, configDigest: built.config.digest, names, config: image };
+}

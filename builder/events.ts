@@ -1,0 +1,12 @@
+// The typed event stream of a build: the CLI's progress output and library users consume the same events.
+
+export type BuildEvent =
+  | { type: 'plan'; stages: number; totalStages: number }
+  | { type: 'stage-start'; stage: number; name?: string; base: string }
+  | { type: 'step-start'; stage: number; stageName?: string; stageOrdinal: number; step: number; steps: number; instruction: string; line: number }
+  | { type: 'step-done'; stage: number; step: number; durationMs: number; cached: boolean; layer?: { digest: string; size: number } }
+  | { type: 'output'; stage: number; step: number; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'warning'; message: string }
+  | { type: 'image'; id: string; names: string[]; manifestDigest: string };
+
+export type EventSink = (ev: BuildEvent) => void;

@@ -1,0 +1,200 @@
+// The executor: runs the stages the target needs (independent stages at the same time, bounded
+// by `jobs`), the steps of one stage in order, and hands back each stage's final state.
+import pLimit from 'p-limit';
+import { UserError } from '../../oci/errors.js';
+import type { ImageConfig, Platform } from '../../oci/types.js';
+import type { Store } from '../../cache/store.js';
+import { RootfsView } from '../../cache/rootfs-view.js';
+import { parseContainerfile, type Instruction } from '../containerfile/index.js';
+import type { EventSink } from '../events.js';
+import { StageArgs } from '../plan/args.js';
+import { parsePlatform, platformArgs } from '../plan/platform.js';
+import type { Stage, StagePlan } from '../plan/stages.js';
+import { applyMetadata, isMetadataInstruction } from '../steps/metadata.js';
+import { resolveImage, type PullPolicy, type Puller, type ResolvedImage } from './base-image.js';
+import { createdBy, instructionLine } from './history.js';
+import type { LayerRef, StageState } from './stage-state.js';
+
+export interface SolveOptions {
+  store: Store;
+  plan: StagePlan;
+  contextDir: string;
+  ignorePatterns: string[];
+  buildArgs: Map<string, string>;
+  globalScope: Map<string, string>;
+  platform: Platform;
+  format: 'oci' | 'docker';
+  /** --timestamp: every created time and file mtime becomes this (seconds). */
+  timestamp?: number;
+  /** SOURCE_DATE_EPOCH: created times become this and file mtimes are clamped to it. */
+  sourceDateEpoch?: number;
+  pull: PullPolicy;
+  puller?: Puller;
+  jobs: number;
+  emit: EventSink;
+  signal?: AbortSignal;
+  /** Handlers for steps that write the filesystem (COPY, ADD, RUN, WORKDIR's mkdir). */
+  steps: FilesystemSteps;
+}
+
+export interface StepContext {
+  solve: SolveOptions;
+  state: StageState;
+  stageIndex: number;
+  step: number;
+  /** Final state of another stage this one depends on (COPY --from, RUN --mount from=). */
+  stageResult(index: number): Promise<StageState>;
+  /** An image named by COPY --from / RUN --mount from=. */
+  image(ref: string): Promise<ResolvedImage>;
+  /** Read-only view of a stage's filesystem (its layers unpacked as snapshots). */
+  rootfs(state: StageState): Promise<RootfsView>;
+  /** Seconds for `created`/history. */
+  created: string;
+}
+
+export type FilesystemStep = (ins: Instruction, ctx: StepContext) => Promise<LayerRef | undefined>;
+export interface FilesystemSteps {
+  COPY: FilesystemStep;
+  ADD: FilesystemStep;
+  RUN: FilesystemStep;
+  /** Creates the WORKDIR when it is missing; returns a layer only when it had to. */
+  WORKDIR: FilesystemStep;
+}
+
+export class Solver {
+  private readonly results = new Map<number, Promise<StageState>>();
+  private readonly images = new Map<string, Promise<ResolvedImage>>();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly created: string;
+
+  constructor(private readonly opts: SolveOptions) {
+    this.limit = pLimit(Math.max(1, opts.jobs));
+    const t = opts.timestamp ?? opts.sourceDateEpoch;
+    this.created = new Date(t !== undefined ? t * 1000 : Date.now()).toISOString();
+  }
+
+  /** Build the target stage (and what it needs); returns its final state. */
+  async solve(): Promise<StageState> {
+    // Start every needed stage at once; each waits for its own dependencies.
+    const all = this.opts.plan.order.map((i) => this.stage(i));
+    const settled = await Promise.allSettled(all);
+    const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+    return this.stage(this.opts.plan.target.index);
+  }
+
+  stage(index: number): Promise<StageState> {
+    let p = this.results.get(index);
+    if (!p) {
+      p = this.runStage(this.opts.plan.stages[index]);
+      // Avoid unhandled-rejection noise: the failure is reported through solve().
+      p.catch(() => undefined);
+      this.results.set(index, p);
+    }
+    return p;
+  }
+
+  private image(ref: string, location?: { file: string; line: number }): Promise<ResolvedImage> {
+    let p = this.images.get(ref);
+    if (!p) {
+      p = resolveImage(this.opts.store, ref, { pull: this.opts.pull, puller: this.opts.puller, location });
+      this.images.set(ref, p);
+    }
+    return p;
+  }
+
+  private async runStage(stage: Stage): Promise<StageState> {
+    await Promise.all(stage.dependsOn.map((d) => this.stage(d)));
+    // Stage steps take a job slot only while they run, so waiting stages don't block others.
+    return this.limit(() => this.executeStage(stage));
+  }
+
+  private async initialState(stage: Stage): Promise<StageState> {
+    const o = this.opts;
+    const platform = stage.platform ? parsePlatform(stage.platform) : o.platform;
+    if (!platform) throw new UserError(`invalid platform "${stage.platform}": expected os/arch[/variant]`, { location: stage.from.pos });
+    const args = new StageArgs(o.buildArgs, new Map([...platformArgs(platform), ...o.globalScope]), o.plan.escape);
+    let base: ImageConfig;
+    let layers: LayerRef[] = [];
+    if (stage.base.kind === 'scratch') {
+      base = { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+    } else if (stage.base.kind === 'stage') {
+      const parent = await this.stage(stage.base.stage);
+      base = structuredClone(parent.image);
+      base.history = structuredClone(parent.history);
+      layers = [...parent.layers];
+    } else {
+      const img = await this.image(stage.base.ref, stage.from.pos);
+      base = structuredClone(img.config);
+      layers = [...img.layers];
+    }
+    const image = { ...base, config: base.config ?? {} } as StageState['image'];
+    const history = image.history ?? [];
+    delete image.history;
+    const state: StageState = { stage, platform, image, layers, history, args, declaredArgs: new Set(), escape: o.plan.escape, cmdSetInStage: false };
+    return state;
+  }
+
+  private async executeStage(stage: Stage): Promise<StageState> {
+    const o = this.opts;
+    const state = await this.initialState(stage);
+    const baseName = stage.base.kind === 'image' ? stage.base.ref : stage.base.kind === 'stage' ? `stage ${stage.base.stage}` : 'scratch';
+    o.emit({ type: 'stage-start', stage: stage.index, name: stage.name, base: baseName });
+
+    // ONBUILD triggers of the base run first, as if written right after FROM; the new image does not inherit them.
+    const triggers = stage.base.kind === 'scratch' ? [] : (state.image.config.OnBuild ?? []);
+    state.image.config.OnBuild = null;
+    const onbuild: Instruction[] = [];
+    for (const t of triggers) {
+      const parsed = parseContainerfile(t, `${o.plan.file} (ONBUILD of ${baseName})`);
+      for (const ins of parsed.instructions) onbuild.push({ ...ins, pos: stage.from.pos });
+    }
+    const steps = [...onbuild, ...stage.instructions];
+    const total = steps.length + 1;
+    o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: 1, steps: total, instruction: instructionLine(stage.from, o.plan.escape), line: stage.from.pos.line });
+    o.emit({ type: 'step-done', stage: stage.index, step: 1, durationMs: 0, cached: false });
+
+    for (let i = 0; i < steps.length; i++) {
+      if (o.signal?.aborted) throw new UserError('build interrupted');
+      const ins = steps[i];
+      const stepNo = i + 2;
+      const started = Date.now();
+      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: stepNo, steps: total, instruction: instructionLine(ins, o.plan.escape), line: ins.pos.line });
+      const layer = await this.executeStep(ins, state, stepNo);
+      o.emit({ type: 'step-done', stage: stage.index, step: stepNo, durationMs: Date.now() - started, cached: false, layer: layer ? { digest: layer.digest, size: layer.size } : undefined });
+    }
+    return state;
+  }
+
+  private async executeStep(ins: Instruction, state: StageState, step: number): Promise<LayerRef | undefined> {
+    const o = this.opts;
+    if (ins.kind === 'FROM') throw new UserError('FROM inside a stage', { location: ins.pos });
+    let layer: LayerRef | undefined;
+    if (isMetadataInstruction(ins)) {
+      applyMetadata(ins, state);
+      if (ins.kind === 'WORKDIR') layer = await o.steps.WORKDIR(ins, this.context(state, step));
+    } else if (ins.kind === 'COPY' || ins.kind === 'ADD' || ins.kind === 'RUN') {
+      layer = await o.steps[ins.kind](ins, this.context(state, step));
+    } else {
+      throw new UserError(`${(ins as Instruction).kind} is not supported`, { location: (ins as Instruction).pos });
+    }
+    // ARG leaves no history entry (BuildKit records build args on the RUN lines that see them).
+    if (ins.kind === 'ARG') return undefined;
+    if (layer) state.layers.push(layer);
+    state.history.push({ created: this.created, created_by: createdBy(ins, o.plan.escape), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
+    return layer;
+  }
+
+  private context(state: StageState, step: number): StepContext {
+    return {
+      solve: this.opts,
+      state,
+      stageIndex: state.stage.index,
+      step,
+      stageResult: (i) => this.stage(i),
+      image: (ref) => this.image(ref),
+      rootfs: async (s) => new RootfsView(await this.opts.store.snapshots.ensure(s.layers)),
+      created: this.created,
+    };
+  }
+}

@@ -1,0 +1,90 @@
+// COPY and ADD as build steps: expand the instruction's words, pick the source (context, another
+// stage, or an image), plan the entries against the stage's filesystem, and commit a layer.
+import { UserError } from '../../oci/errors.js';
+import { RootfsView } from '../../cache/rootfs-view.js';
+import type { Instruction } from '../containerfile/index.js';
+import { expandWord } from '../containerfile/index.js';
+import { IgnoreMatcher } from '../context/ignore.js';
+import { flagValue } from '../plan/stages.js';
+import type { StepContext } from '../solve/solver.js';
+import { currentWorkdir, expansionLookup } from '../solve/stage-state.js';
+import { ContextSource, RootfsSource, planCopy, type CopyRequest, type CopySource } from './copy.js';
+import { planAdd } from './add.js';
+import { commitEntries, stepNow } from './layer-commit.js';
+import type { LayerRef } from '../solve/stage-state.js';
+
+type CopyInstruction = Extract<Instruction, { kind: 'COPY' | 'ADD' }>;
+
+const matchers = new WeakMap<object, IgnoreMatcher>();
+
+function contextSource(ctx: StepContext): ContextSource {
+  let m = matchers.get(ctx.solve);
+  if (!m) {
+    m = new IgnoreMatcher(ctx.solve.ignorePatterns);
+    matchers.set(ctx.solve, m);
+  }
+  return new ContextSource(ctx.solve.contextDir, m);
+}
+
+/** `--from=` names a stage (by name or index) or an image. */
+async function fromSource(from: string, ins: CopyInstruction, ctx: StepContext): Promise<CopySource> {
+  const stages = ctx.solve.plan.stages;
+  const lower = from.toLowerCase();
+  const byName = stages.find((s) => s.name === lower && s.index < ctx.stageIndex);
+  const byIndex = /^[0-9]+$/.test(from) && Number(from) < ctx.stageIndex ? stages[Number(from)] : undefined;
+  const stage = byName ?? byIndex;
+  if (stage) return new RootfsSource(await ctx.rootfs(await ctx.stageResult(stage.index)));
+  try {
+    const img = await ctx.image(from);
+    return new RootfsSource(new RootfsView(await ctx.solve.store.snapshots.ensure(img.layers)));
+  } catch (e) {
+    if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} --from=${from}: ${e.message}`, { location: ins.pos });
+    throw e;
+  }
+}
+
+export async function copyStep(ins: Instruction, ctx: StepContext): Promise<LayerRef | undefined> {
+  if (ins.kind !== 'COPY' && ins.kind !== 'ADD') throw new Error(`copyStep got ${ins.kind}`);
+  const state = ctx.state;
+  const lookup = expansionLookup(state);
+  const word = (w: string) => expandWord(w, lookup, state.escape);
+  const flag = (name: string) => {
+    const v = flagValue(ins, name);
+    return v === undefined ? undefined : word(v);
+  };
+  const req: CopyRequest = {
+    sources: ins.sources.map(word),
+    dest: word(ins.dest),
+    workdir: currentWorkdir(state),
+    chown: flag('chown'),
+    chmod: flag('chmod'),
+    link: flagValue(ins, 'link') !== undefined,
+    exclude: ins.flags.filter((f) => f.name === 'exclude').map((f) => word(f.value ?? '')),
+    parents: flagValue(ins, 'parents') !== undefined,
+    heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, lookup, state.escape) : h.content })),
+    location: ins.pos,
+  };
+  const from = flag('from');
+  const dest = await ctx.rootfs(state);
+  const now = stepNow(ctx);
+  let entries;
+  if (ins.kind === 'COPY') {
+    const src = from !== undefined ? await fromSource(from, ins, ctx) : contextSource(ctx);
+    entries = await planCopy(req, src, dest, { now });
+  } else {
+    if (from !== undefined) throw new UserError('ADD does not support --from; use COPY --from', { location: ins.pos });
+    entries = await planAdd({ ...req, checksum: flag('checksum'), keepGitDir: flagValue(ins, 'keep-git-dir') !== undefined }, contextSource(ctx), dest, { now, tmpDir: ctx.solve.store.tmp, signal: ctx.solve.signal });
+  }
+  return commitEntries(entries, ctx);
+}
+
+/** Heredoc bodies expand variables line by line, keeping quotes literally (BuildKit's rule). */
+function expandHeredoc(content: string, lookup: (n: string) => string | undefined, escape: string): string {
+  return content.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => {
+    try {
+      return expandWord(m, lookup, escape);
+    } catch {
+      return m;
+    }
+  });
+}

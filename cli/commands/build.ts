@@ -1,0 +1,81 @@
+// `tsbuild build [CONTEXT]`: flags named as buildah's.
+import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { build } from '../../builder/build.js';
+import { parseBuildArgs } from '../../builder/plan/args.js';
+import { UserError } from '../../oci/errors.js';
+import { plainProgress } from '../progress.js';
+import { interruptSignal } from '../signals.js';
+import { collect, parseSeconds, rootOption, storeFor } from './common.js';
+import { storePuller } from './puller.js';
+
+interface BuildFlags {
+  tag: string[];
+  file?: string;
+  buildArg: string[];
+  target?: string;
+  format: string;
+  timestamp?: string;
+  iidfile?: string;
+  label: string[];
+  annotation: string[];
+  ignorefile?: string;
+  root?: string;
+  platform?: string;
+  pull: string;
+  jobs?: string;
+  quiet?: boolean;
+}
+
+export function registerBuild(program: Command): void {
+  const cmd = program
+    .command('build')
+    .alias('bud')
+    .description('build an image from a Containerfile')
+    .argument('[context]', 'build context directory', '.')
+    .option('-t, --tag <name>', 'name the image (repeatable)', collect, [])
+    .option('-f, --file <path>', 'Containerfile to use (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)')
+    .option('--build-arg <arg>', 'build argument K=V, or K to take it from the environment (repeatable)', collect, [])
+    .option('--target <stage>', 'build this stage and the stages it needs, not the last one')
+    .addOption(new Option('--format <format>', 'manifest and config format').choices(['oci', 'docker']).default('oci'))
+    .option('--timestamp <seconds>', 'set created times and every file mtime to this time, for reproducible images')
+    .option('--iidfile <file>', 'write the image ID to this file')
+    .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
+    .option('--annotation <key=value>', 'add a manifest annotation (repeatable)', collect, [])
+    .option('--ignorefile <file>', 'ignore file to use instead of .containerignore/.dockerignore')
+    .option('--platform <os/arch>', 'target platform (default: this machine)')
+    .addOption(new Option('--pull <policy>', 'pull base images: missing, always or never').choices(['missing', 'always', 'never', 'true', 'false']).default('missing'))
+    .option('--jobs <n>', 'how many stages may run at once')
+    .option('-q, --quiet', 'print only the image ID')
+    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
+  rootOption(cmd);
+  cmd.action(async (context: string, flags: BuildFlags) => {
+    const store = await storeFor(flags);
+    const sde = process.env.SOURCE_DATE_EPOCH;
+    const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
+    const jobs = flags.jobs !== undefined ? Number(flags.jobs) : undefined;
+    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UserError(`--jobs must be a positive number, got "${flags.jobs}"`);
+    const result = await build({
+      context,
+      file: flags.file,
+      store,
+      tags: flags.tag,
+      buildArgs: parseBuildArgs(flags.buildArg),
+      target: flags.target,
+      format: flags.format as 'oci' | 'docker',
+      timestamp: flags.timestamp !== undefined ? parseSeconds(flags.timestamp, '--timestamp') : undefined,
+      sourceDateEpoch: sde !== undefined && sde !== '' ? parseSeconds(sde, 'SOURCE_DATE_EPOCH') : undefined,
+      labels: flags.label,
+      annotations: flags.annotation,
+      ignorefile: flags.ignorefile,
+      platform: flags.platform,
+      pull,
+      puller: storePuller(),
+      jobs,
+      signal: interruptSignal(),
+      onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
+    });
+    if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);
+    process.stdout.write(result.id + '\n');
+  });
+}

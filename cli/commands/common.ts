@@ -1,0 +1,21 @@
+// Options and helpers several commands share.
+import { Option, type Command } from 'commander';
+import { defaultStoreRoot, openStore, type Store } from '../../cache/store.js';
+import { UserError } from '../../oci/errors.js';
+
+export function rootOption(cmd: Command): Command {
+  return cmd.addOption(new Option('--root <dir>', 'storage root directory (default: $TSBUILD_ROOT, /var/lib/tsbuild as root, ~/.local/share/tsbuild otherwise)'));
+}
+
+export async function storeFor(opts: { root?: string }): Promise<Store> {
+  return openStore(opts.root ?? defaultStoreRoot());
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function parseSeconds(value: string, flag: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new UserError(`${flag} must be whole seconds since the epoch, got "${value}"`);
+  return Number(value);
+}

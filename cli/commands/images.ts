@@ -1,0 +1,147 @@
+// images, inspect, tag, rmi.
+import type { Command } from 'commander';
+import { requireImage } from '../../cache/lookup.js';
+import { localCandidates, normalizeLocalName } from '../../oci/reference.js';
+import { UserError } from '../../oci/errors.js';
+import { rootOption, storeFor } from './common.js';
+
+function splitName(name: string): { repository: string; tag: string } {
+  const at = name.indexOf('@');
+  const base = at >= 0 ? name.slice(0, at) : name;
+  const colon = base.lastIndexOf(':');
+  const slash = base.lastIndexOf('/');
+  return colon > slash ? { repository: base.slice(0, colon), tag: base.slice(colon + 1) } : { repository: base, tag: '<none>' };
+}
+
+function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+function normalizeTag(name: string): string {
+  try {
+    return normalizeLocalName(name);
+  } catch (e) {
+    throw new UserError(`invalid image name "${name}": ${(e as Error).message}`);
+  }
+}
+
+export function registerImageCommands(program: Command): void {
+  rootOption(
+    program
+      .command('images')
+      .description('list images in local storage')
+      .option('--format <format>', '"json", or a template such as "{{.Repository}}:{{.Tag}}"')
+      .option('--no-trunc', 'show full image IDs'),
+  ).action(async (flags: { root?: string; format?: string; trunc: boolean }) => {
+    const store = await storeFor(flags);
+    const rows: { Repository: string; Tag: string; ID: string; Created: string; Size: number; Names: string[]; Digest: string }[] = [];
+    for (const rec of await store.images.list()) {
+      const manifest = await store.images.readManifest(rec);
+      const size = manifest.config.size + manifest.layers.reduce((a, l) => a + l.size, 0);
+      const names = rec.names.length > 0 ? rec.names : ['<none>:<none>'];
+      for (const n of names) {
+        const { repository, tag } = n === '<none>:<none>' ? { repository: '<none>', tag: '<none>' } : splitName(n);
+        rows.push({ Repository: repository, Tag: tag, ID: rec.id, Created: rec.created, Size: size, Names: rec.names, Digest: rec.manifestDigest });
+      }
+    }
+    if (flags.format === 'json') {
+      process.stdout.write(JSON.stringify(rows.map((r) => ({ Id: r.ID, Names: r.Names, Digest: r.Digest, Created: r.Created, Size: r.Size })), null, 2) + '\n');
+      return;
+    }
+    if (flags.format) {
+      for (const r of rows) {
+        const line = flags.format.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, key: string) => {
+          const v = (r as unknown as Record<string, unknown>)[key];
+          if (v === undefined) throw new UserError(`unknown field .${key} in --format (known: Repository, Tag, ID, Created, Size, Digest)`);
+          return String(v);
+        });
+        process.stdout.write(line.replace(/\\n/g, '\n').replace(/\\t/g, '\t') + '\n');
+      }
+      return;
+    }
+    const table = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ...rows.map((r) => [r.Repository, r.Tag, flags.trunc ? r.ID.slice(0, 12) : r.ID, r.Created, humanSize(r.Size)])];
+    const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+    for (const row of table) process.stdout.write(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 2))).join('') + '\n');
+  });
+
+  rootOption(
+    program
+      .command('inspect')
+      .description('show an image as JSON')
+      .argument('<image>', 'image name or ID')
+      .option('--type <type>', 'image (config and metadata) or manifest', 'image'),
+  ).action(async (image: string, flags: { root?: string; type: string }) => {
+    const store = await storeFor(flags);
+    const rec = await requireImage(store, image);
+    const manifest = await store.images.readManifest(rec);
+    if (flags.type === 'manifest') {
+      process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
+      return;
+    }
+    if (flags.type !== 'image') throw new UserError(`--type must be "image" or "manifest", got "${flags.type}"`);
+    const config = await store.images.readConfig(rec);
+    const out = {
+      Id: rec.id,
+      Digest: rec.manifestDigest,
+      RepoTags: rec.names,
+      Created: config.created,
+      Author: config.author,
+      Architecture: config.architecture,
+      Os: config.os,
+      Config: config.config ?? {},
+      RootFS: config.rootfs,
+      History: config.history ?? [],
+      ManifestType: rec.manifestMediaType,
+      Manifest: manifest,
+      Size: manifest.layers.reduce((a, l) => a + l.size, 0),
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  });
+
+  rootOption(program.command('tag').description('add names to an image').argument('<image>', 'image name or ID').argument('<names...>', 'new names')).action(
+    async (image: string, names: string[], flags: { root?: string }) => {
+      const store = await storeFor(flags);
+      const rec = await requireImage(store, image);
+      for (const n of names) await store.images.tag(rec.id, normalizeTag(n));
+    },
+  );
+
+  rootOption(
+    program
+      .command('rmi')
+      .description('remove images (a name given removes that name; the image goes when it has no names left)')
+      .argument('<images...>', 'image names or IDs')
+      .option('-f, --force', 'remove the image with all its names'),
+  ).action(async (images: string[], flags: { root?: string; force?: boolean }) => {
+    const store = await storeFor(flags);
+    for (const image of images) {
+      const rec = await requireImage(store, image);
+      let candidates: string[] = [];
+      try {
+        candidates = localCandidates(image);
+      } catch {
+        candidates = [];
+      }
+      const name = candidates.find((c) => rec.names.includes(c));
+      const byName = name !== undefined;
+      if (byName && rec.names.length > 1 && !flags.force) {
+        await store.images.untag(name!);
+        process.stdout.write(`Untagged: ${name}\n`);
+        continue;
+      }
+      if (!byName && rec.names.length > 1 && !flags.force) {
+        throw new UserError(`image ${rec.id.slice(0, 12)} has several names (${rec.names.join(', ')}): remove them by name or use --force`);
+      }
+      await store.images.remove(rec.id);
+      for (const n of rec.names) process.stdout.write(`Untagged: ${n}\n`);
+      process.stdout.write(`Deleted: ${rec.id}\n`);
+    }
+  });
+}

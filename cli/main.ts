@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The tsbuild command line: a thin client of the library API.
+import { Command, Option } from 'commander';
+import { reportError } from './errors.js';
+import { registerBuild } from './commands/build.js';
+import { registerImageCommands } from './commands/images.js';
+import { registerTransferCommands } from './commands/transfer.js';
+import { VERSION } from './version.js';
+
+const debug = process.argv.includes('--debug');
+
+const program = new Command();
+program
+  .name('tsbuild')
+  .description('Build OCI container images from Containerfiles, without a daemon.')
+  .version(VERSION, '-v, --version')
+  .addOption(new Option('--debug', 'print stack traces of internal errors'))
+  .showHelpAfterError('(add --help for usage)')
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .exitOverride();
+
+registerBuild(program);
+registerImageCommands(program);
+registerTransferCommands(program);
+program
+  .command('version')
+  .description('print the version')
+  .action(() => {
+    process.stdout.write(`tsbuild version ${VERSION}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const err = e as { code?: string; exitCode?: number };
+  if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+    // commander already printed its message (or help/version): keep its exit code, 2 for usage errors.
+    process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+  } else {
+    process.exitCode = reportError(e, debug);
+  }
+}
