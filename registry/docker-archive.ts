@@ -56,6 +56,8 @@ class DockerArchiveSource implements ImageSource {
     private readonly dir: string,
     private readonly manifest: ManifestBytes,
     private readonly files: Map<string, BlobFile>,
+    /** The entry's RepoTags, so a pulled image keeps its names. */
+    readonly names: string[],
   ) {}
 
   async getManifest(): Promise<ManifestBytes> {
@@ -162,7 +164,7 @@ export async function openDockerArchiveSource(file: string, name: string | undef
       layers,
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    return new DockerArchiveSource(reference, dir, { bytes, mediaType: DOCKER_MANIFEST, digest: sha256(bytes) }, files);
+    return new DockerArchiveSource(reference, dir, { bytes, mediaType: DOCKER_MANIFEST, digest: sha256(bytes) }, files, item.RepoTags ?? []);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
