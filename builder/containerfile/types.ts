@@ -81,6 +81,9 @@ export type Instruction = Common &
 
 export type InstructionKind = Instruction['kind'];
 
+/** The variant for one kind, e.g. `InstructionOf<'COPY'>` (works for the shared COPY|ADD variant too). */
+export type InstructionOf<K extends InstructionKind> = Instruction & { kind: K };
+
 export const INSTRUCTION_KINDS: readonly InstructionKind[] = [
   'FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT',
   'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL',
