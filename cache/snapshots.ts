@@ -1,0 +1,90 @@
+// Unpacked layers keyed by chain ID (<root>/snapshots/<chainIDhex>/fs), in overlay format so they can be
+// used directly as overlay lower dirs. A snapshot appears by one rename, so it is either complete or absent.
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { chainIds, digestHex } from '../oci/digest.js';
+import { UserError } from '../oci/errors.js';
+import type { BlobStore } from './blobs.js';
+import { exists, fsyncDir, tempName } from './fsutil.js';
+import { applyLayer } from './layer-apply.js';
+
+export interface SnapshotLayer {
+  diffID: string;
+  digest: string;
+  mediaType: string;
+}
+
+export class SnapshotStore {
+  constructor(
+    /** <root>/snapshots */
+    readonly dir: string,
+    private readonly blobs: BlobStore,
+    private readonly tmpDir: string,
+  ) {}
+
+  /** fs dir of a committed snapshot. */
+  fsPath(chainIdHex: string): string {
+    return join(this.dir, chainIdHex, 'fs');
+  }
+
+  async has(chainIdHex: string): Promise<boolean> {
+    return exists(this.fsPath(chainIdHex));
+  }
+
+  async ensure(layers: SnapshotLayer[]): Promise<string[]> {
+    const chains = chainIds(layers.map((l) => l.diffID));
+    const out: string[] = [];
+    await fsp.mkdir(this.dir, { recursive: true });
+    for (let i = 0; i < layers.length; i++) {
+      const hex = digestHex(chains[i]!);
+      if (!(await this.has(hex))) await this.unpack(layers[i]!, hex, i > 0 ? digestHex(chains[i - 1]!) : undefined);
+      out.push(this.fsPath(hex));
+    }
+    return out;
+  }
+
+  private async unpack(layer: SnapshotLayer, chainHex: string, parentHex: string | undefined): Promise<void> {
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const work = join(this.tmpDir, tempName('snapshot'));
+    await fsp.mkdir(join(work, 'fs'), { recursive: true, mode: 0o755 });
+    try {
+      if (!(await this.blobs.has(layer.digest))) throw new UserError(`layer ${layer.digest} is not in the store`);
+      const r = await applyLayer(this.blobs.createReadStream(layer.digest), layer.mediaType, join(work, 'fs'), { overlayWhiteouts: true });
+      if (r.diffID !== layer.diffID) {
+        throw new UserError(`layer ${layer.digest} does not match its diffID: expected ${layer.diffID}, got ${r.diffID}`);
+      }
+      await fsp.writeFile(join(work, 'meta.json'), JSON.stringify({ diffID: layer.diffID, digest: layer.digest, parent: parentHex ?? null, warnings: r.warnings }) + '\n');
+      try {
+        await fsp.rename(work, join(this.dir, chainHex));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // Another build committed the same snapshot first: theirs is as good as ours.
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      }
+      await fsyncDir(this.dir);
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * <root>/snapshots/l/<short> -> ../<chainIDhex>/fs. Overlay's mount data is limited to one page, so
+   * long lowerdir chains use these instead of full paths. Returns the absolute link path.
+   */
+  async shortLink(chainIdHex: string): Promise<string> {
+    const ldir = join(this.dir, 'l');
+    await fsp.mkdir(ldir, { recursive: true });
+    // 20 hex chars of a sha256: collisions are not a practical concern, and the name is stable.
+    const link = join(ldir, chainIdHex.slice(0, 20));
+    const want = join('..', chainIdHex, 'fs');
+    try {
+      if ((await fsp.readlink(link)) === want) return link;
+    } catch {
+      // missing: create below
+    }
+    const tmp = join(ldir, tempName('link'));
+    await fsp.symlink(want, tmp);
+    await fsp.rename(tmp, link);
+    return link;
+  }
+}

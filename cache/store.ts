@@ -1,0 +1,65 @@
+// Opening the store: the layout under <root>, the metadata lock, temp dirs, and cleanup after crashes.
+import { promises as fsp } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BlobStore } from './blobs.js';
+import { pidAlive, tempName, tempNamePid } from './fsutil.js';
+import { ImageStore } from './images.js';
+import { withFileLock } from './lock.js';
+import { SnapshotStore } from './snapshots.js';
+
+export interface Store {
+  root: string;
+  blobs: BlobStore;
+  images: ImageStore;
+  snapshots: SnapshotStore;
+  tmp: string;
+  /** Exclusive lock for store metadata writes, across processes. */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** A fresh private temp dir under tmp (named with our pid, so a crash leaves it for openStore to clean). Remove it with removeTempDir. */
+  makeTempDir(prefix: string): Promise<string>;
+  removeTempDir(dir: string): Promise<void>;
+}
+
+export function defaultStoreRoot(): string {
+  const env = process.env['TSBUILD_ROOT'];
+  if (env) return resolve(env);
+  if (process.getuid?.() === 0) return '/var/lib/tsbuild';
+  const xdg = process.env['XDG_DATA_HOME'];
+  return join(xdg ? resolve(xdg) : join(homedir(), '.local', 'share'), 'tsbuild');
+}
+
+export async function openStore(root: string): Promise<Store> {
+  root = resolve(root);
+  const tmp = join(root, 'tmp');
+  for (const d of [root, join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')]) await fsp.mkdir(d, { recursive: true });
+  const lockPath = join(root, 'store.lock');
+  const withLock = <T>(fn: () => Promise<T>) => withFileLock(lockPath, fn);
+  await cleanTmp(tmp);
+  const blobs = new BlobStore(join(root, 'blobs'), tmp);
+  return {
+    root,
+    blobs,
+    images: new ImageStore(root, blobs, tmp, withLock),
+    snapshots: new SnapshotStore(join(root, 'snapshots'), blobs, tmp),
+    tmp,
+    withLock,
+    async makeTempDir(prefix: string) {
+      const dir = join(tmp, tempName(prefix.replace(/[^A-Za-z0-9_.]/g, '_')));
+      await fsp.mkdir(dir, { mode: 0o700 });
+      return dir;
+    },
+    async removeTempDir(dir: string) {
+      await fsp.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Remove temp entries whose owning process is gone: a killed build's half-written blobs and dirs. */
+async function cleanTmp(tmp: string): Promise<void> {
+  for (const name of await fsp.readdir(tmp)) {
+    const pid = tempNamePid(name);
+    if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
+    await fsp.rm(join(tmp, name), { recursive: true, force: true });
+  }
+}
