@@ -13,9 +13,12 @@ import { extract, pack, type Header } from 'tar-stream';
 import { UserError } from '../oci/errors.js';
 import { isNotFound } from './files.js';
 
-/** A fresh private directory for one archive; the caller removes it on close. */
+/**
+ * A fresh private directory for one archive; the caller removes it on close. The name starts with
+ * our pid, the store's convention for temp entries, so openStore cleans it up after a crash.
+ */
 export function makeTempDir(prefix: string, parent?: string): Promise<string> {
-  return mkdtemp(join(parent ?? tmpdir(), `tsbuild-${prefix}-`));
+  return mkdtemp(join(parent ?? tmpdir(), `${process.pid}-tsbuild-${prefix}-`));
 }
 
 /** True when the file starts with the gzip magic (docker save | gzip, or gzipped layers). */
