@@ -1,0 +1,161 @@
+// A read-only merged view over overlay-format snapshot dirs (lowest first), computed the way overlayfs
+// would merge them: char 0/0 devices hide lower entries, opaque dirs hide everything below them, and a
+// non-directory in an upper layer hides a lower directory of the same name.
+import { promises as fsp, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../oci/errors.js';
+import type { LayerEntryType } from './layer-entry.js';
+import { loadNative, type NativeFs } from './native.js';
+
+export interface ViewStat {
+  type: LayerEntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname?: string;
+}
+
+const MAX_SYMLINKS = 40; // as Linux' MAXSYMLINKS
+
+const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.lstat(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((c) => c !== '' && c !== '.');
+}
+
+export class RootfsView {
+  private readonly top: string[];
+  private native: Promise<NativeFs | undefined> | undefined;
+
+  constructor(layers: string[]) {
+    this.top = [...layers].reverse();
+  }
+
+  /** Resolve inside the rootfs like securejoin: '..' stops at '/', absolute symlinks restart at the rootfs root. */
+  async resolve(path: string, followLast = true): Promise<string> {
+    const done: string[] = [];
+    let todo = split(path);
+    let links = 0;
+    while (todo.length > 0) {
+      const c = todo.shift()!;
+      if (c === '..') {
+        done.pop();
+        continue;
+      }
+      const candidate = [...done, c];
+      const isLast = todo.length === 0;
+      const hit = await this.find(candidate);
+      if (hit?.st.isSymbolicLink() && (!isLast || followLast)) {
+        if (++links > MAX_SYMLINKS) throw new UserError(`too many levels of symbolic links resolving ${path}`);
+        const target = await fsp.readlink(hit.host);
+        if (target.startsWith('/')) done.length = 0;
+        todo = [...split(target), ...todo];
+        continue;
+      }
+      done.push(c);
+    }
+    return '/' + done.join('/');
+  }
+
+  async lstat(path: string): Promise<ViewStat | undefined> {
+    const hit = await this.find(split(await this.resolve(path, false)));
+    if (!hit) return undefined;
+    const st = hit.st;
+    const type: LayerEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink'
+      : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'fifo';
+    const out: ViewStat = { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000 };
+    if (type === 'symlink') out.linkname = await fsp.readlink(hit.host);
+    return out;
+  }
+
+  async readFile(path: string): Promise<Buffer | undefined> {
+    const hit = await this.find(split(await this.resolve(path, true)));
+    if (!hit || !hit.st.isFile()) return undefined;
+    return fsp.readFile(hit.host);
+  }
+
+  async readdir(path: string): Promise<string[] | undefined> {
+    const comps = split(await this.resolve(path, true));
+    const names = new Set<string>();
+    const hidden = new Set<string>();
+    let found = false;
+    for (const layer of await this.contributors(comps)) {
+      const host = join(layer, ...comps);
+      const st = await lstatOrUndefined(host);
+      if (!st) continue;
+      if (!st.isDirectory()) break; // a non-directory here hides lower dirs of the same name
+      found = true;
+      for (const n of await fsp.readdir(host)) {
+        if (names.has(n) || hidden.has(n)) continue;
+        const cst = await lstatOrUndefined(join(host, n));
+        if (cst && isWhiteout(cst)) hidden.add(n);
+        else names.add(n);
+      }
+      if (await this.isOpaque(host)) break;
+    }
+    return found ? [...names].sort() : undefined;
+  }
+
+  /** The topmost non-whiteout entry for a path (no symlink resolution), with its host path. */
+  private async find(comps: string[]): Promise<{ host: string; st: Stats } | undefined> {
+    if (comps.length === 0) return this.top.length > 0 ? { host: this.top[0]!, st: await fsp.lstat(this.top[0]!) } : undefined;
+    for (const layer of await this.contributors(comps)) {
+      const host = join(layer, ...comps);
+      const st = await lstatOrUndefined(host);
+      if (!st) continue;
+      return isWhiteout(st) ? undefined : { host, st };
+    }
+    return undefined;
+  }
+
+  /**
+   * Layers (top first) that may hold `comps`: walking down, a layer where some ancestor is whited out
+   * or not a directory ends the list; an opaque ancestor ends it after that layer.
+   */
+  private async contributors(comps: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const layer of this.top) {
+      let stopAfter = false;
+      let blocked = false;
+      for (let i = 1; i < comps.length; i++) {
+        const st = await lstatOrUndefined(join(layer, ...comps.slice(0, i)));
+        if (!st) break; // this layer says nothing about the ancestor: lower layers decide
+        if (!st.isDirectory()) {
+          blocked = true; // whiteout or file/symlink shadowing the ancestor
+          break;
+        }
+        if (await this.isOpaque(join(layer, ...comps.slice(0, i)))) stopAfter = true;
+      }
+      if (blocked) break;
+      out.push(layer);
+      if (stopAfter) break;
+    }
+    return out;
+  }
+
+  private async isOpaque(hostDir: string): Promise<boolean> {
+    this.native ??= loadNative();
+    const native = await this.native;
+    if (!native) return false; // without xattr support opaque dirs cannot be seen (reduced fidelity)
+    for (const name of ['trusted.overlay.opaque', 'user.overlay.opaque']) {
+      try {
+        if (native.lgetxattr(hostDir, name)?.toString() === 'y') return true;
+      } catch {
+        // unsupported namespace here
+      }
+    }
+    return false;
+  }
+}
