@@ -1,0 +1,101 @@
+// Push economics: existing blobs are skipped (HEAD), blobs known in a sibling repository are
+// mounted (POST ?mount=&from=), big blobs go up in PATCH chunks. Observed through a counting proxy.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clearBlobLocations, openRegistryDestination, openRegistrySource, type ProgressEvent } from '../../registry/distribution/index.js';
+import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/registry-faults.js';
+import { makeTestImage } from '../helpers/registry-image.js';
+import { dockerRef, pullImage, pushImage } from '../helpers/registry-copy.js';
+
+let reg: RegistryServer;
+let proxy: FaultProxy;
+const opts = { tlsVerify: false, retryDelayMs: 10 };
+before(async () => {
+  reg = await startRegistry();
+  proxy = await startFaultProxy(reg.host);
+});
+after(async () => {
+  await proxy?.stop();
+  await reg?.stop();
+});
+
+test('second push of the same image skips every blob', async () => {
+  const img = makeTestImage({ text: 'skip\n' });
+  const ref = dockerRef(`${proxy.host}/p/skip:1`);
+  for (const round of [1, 2]) {
+    proxy.requests.length = 0;
+    const events: ProgressEvent[] = [];
+    const dest = await openRegistryDestination(ref, { ...opts, onProgress: (e) => events.push(e) });
+    await pushImage(dest, img);
+    await dest.close();
+    const uploads = proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/'));
+    const heads = proxy.requests.filter((r) => r.method === 'HEAD');
+    assert.equal(heads.length, 2, `round ${round}: one HEAD per blob`);
+    assert.equal(uploads.length, round === 1 ? 2 : 0);
+    assert.equal(events.filter((e) => e.type === 'blob-skipped').length, round === 1 ? 0 : 2);
+  }
+});
+
+test('blob known in another repository of the registry is mounted, not uploaded', async () => {
+  clearBlobLocations();
+  const img = makeTestImage({ text: 'mount me\n' });
+  const a = await openRegistryDestination(dockerRef(`${proxy.host}/p/a:1`), opts);
+  await pushImage(a, img);
+  await a.close();
+  proxy.requests.length = 0;
+  const events: ProgressEvent[] = [];
+  const b = await openRegistryDestination(dockerRef(`${proxy.host}/p/b:1`), { ...opts, onProgress: (e) => events.push(e) });
+  await pushImage(b, img);
+  await b.close();
+  const mounts = proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('mount=') && r.url.includes('from=p%2Fa'));
+  assert.equal(mounts.length, 2);
+  assert.ok(mounts.every((r) => r.status === 201));
+  assert.equal(proxy.requests.filter((r) => r.method === 'PUT' && r.url.includes('/blobs/')).length, 0, 'no blob bytes uploaded');
+  assert.equal(events.filter((e) => e.type === 'blob-mounted').length, 2);
+  const src = await openRegistrySource(dockerRef(`${reg.host}/p/b:1`), opts);
+  assert.equal((await pullImage(src)).digest, img.manifest.digest);
+  await src.close();
+});
+
+test('a pull teaches the mount source too', async () => {
+  clearBlobLocations();
+  const img = makeTestImage({ text: 'pulled then pushed elsewhere\n' });
+  const a = await openRegistryDestination(dockerRef(`${reg.host}/p/src:1`), opts);
+  await pushImage(a, img);
+  await a.close();
+  clearBlobLocations();
+  const src = await openRegistrySource(dockerRef(`${proxy.host}/p/src:1`), opts);
+  await pullImage(src);
+  await src.close();
+  proxy.requests.length = 0;
+  const b = await openRegistryDestination(dockerRef(`${proxy.host}/p/dst:1`), opts);
+  await pushImage(b, img);
+  await b.close();
+  assert.equal(proxy.requests.filter((r) => r.url.includes('mount=') && r.status === 201).length, 2);
+});
+
+test('chunked upload (PATCH) for blobs larger than chunkSize, with a retried chunk', async () => {
+  const img = makeTestImage({ text: 'chunked\n', extraLayerBytes: 200 * 1024 });
+  proxy.requests.length = 0;
+  proxy.faults.push({ kind: 'status', status: 503, times: 1, match: (r) => r.method === 'PATCH' });
+  const dest = await openRegistryDestination(dockerRef(`${proxy.host}/p/chunked:1`), { ...opts, chunkSize: 64 * 1024 });
+  await pushImage(dest, img);
+  await dest.close();
+  const patches = proxy.requests.filter((r) => r.method === 'PATCH');
+  assert.ok(patches.length >= 4, `expected ≥4 PATCH requests, got ${patches.length}`);
+  const src = await openRegistrySource(dockerRef(`${reg.host}/p/chunked:1`), opts);
+  const got = await pullImage(src);
+  await src.close();
+  assert.deepEqual(got.blobs.get(img.layers[1].digest), img.layers[1].bytes);
+});
+
+test('content not matching its descriptor is refused before anything is committed', async () => {
+  const img = makeTestImage({ text: 'liar\n' });
+  const dest = await openRegistryDestination(dockerRef(`${reg.host}/p/liar:1`), opts);
+  const { Readable } = await import('node:stream');
+  const l = img.layers[0];
+  await assert.rejects(dest.putBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, Readable.from([Buffer.from(l.bytes).fill(1, 0, 1)])), /does not match its descriptor/);
+  assert.equal(await dest.hasBlob(l), false);
+  await dest.close();
+});
