@@ -57,7 +57,7 @@ export interface ExtractOptions {
 
 /** Contained, destination-relative form of an archive member name; '..' escaping is refused. */
 function memberPath(name: string, opts: ExtractOptions): string {
-  const c = cleanPath('/' + name.replace(/^\/+/, '')) === '/' ? '' : cleanPath(name.replace(/^\/+/, ''));
+  const c = cleanPath(name.replace(/^\/+/, '')); // absolute names are taken relative to the destination
   if (c === '..' || c.startsWith('../')) opts.fail(`ADD failed: archive entry ${JSON.stringify(name)} is outside of the destination`);
   return c === '.' ? '' : c;
 }
@@ -127,11 +127,7 @@ export async function extractTar(plan: LayerPlan, raw: Buffer, destRel: string, 
       default:
         continue; // pax/gnu metadata records are consumed by tar-stream; others are skipped
     }
-    const existing = await plan.stat(rel);
-    if (existing?.type === 'dir' && e.type === 'dir') {
-      plan.put(e);
-      continue;
-    }
+    if (e.type !== 'dir' && (await plan.stat(rel))?.type === 'dir') opts.fail(`ADD failed: archive entry ${JSON.stringify(h.name)} would replace directory /${rel}`);
     plan.put(e);
   }
 }
