@@ -43,9 +43,16 @@ export function registerTransport(name: TransportName, driver: TransportDriver):
   drivers.set(name, driver);
 }
 
+/** registry/distribution's options: ctx.registry plus the platform (see RegistryOptions there). */
+type RegistryOpts = Record<string, unknown> & { platform?: Platform };
+
 interface DistributionModule {
-  openRegistrySource?: (ref: TransportReference, opts: OpenContext) => Promise<ImageSource>;
-  openRegistryDestination?: (ref: TransportReference, opts: OpenContext) => Promise<ImageDestination>;
+  openRegistrySource?: (ref: TransportReference, opts: RegistryOpts) => Promise<ImageSource>;
+  openRegistryDestination?: (ref: TransportReference, opts: RegistryOpts) => Promise<ImageDestination>;
+}
+
+function registryOpts(ctx: OpenContext): RegistryOpts {
+  return ctx.platform ? { ...ctx.registry, platform: ctx.platform } : { ...ctx.registry };
 }
 
 /** docker:// without a registration: look for registry/distribution/index.js at run time. */
@@ -60,7 +67,10 @@ async function loadDistribution(): Promise<TransportDriver | undefined> {
   }
   const { openRegistrySource, openRegistryDestination } = mod;
   if (!openRegistrySource || !openRegistryDestination) return drivers.get('docker'); // it may have registered itself on import
-  const driver: TransportDriver = { openSource: openRegistrySource, openDestination: openRegistryDestination };
+  const driver: TransportDriver = {
+    openSource: (r, ctx) => openRegistrySource(r, registryOpts(ctx)),
+    openDestination: (r, ctx) => openRegistryDestination(r, registryOpts(ctx)),
+  };
   drivers.set('docker', driver);
   return driver;
 }
