@@ -13,7 +13,7 @@ import type { Stage, StagePlan } from '../plan/stages.js';
 import { applyMetadata, isMetadataInstruction } from '../steps/metadata.js';
 import { resolveImage, type PullPolicy, type Puller, type ResolvedImage } from './base-image.js';
 import { createdBy, instructionLine } from './history.js';
-import type { LayerRef, StageState } from './stage-state.js';
+import { DEFAULT_PATH, type LayerRef, type StageState } from './stage-state.js';
 
 export interface SolveOptions {
   store: Store;
@@ -129,6 +129,8 @@ export class Solver {
       layers = [...img.layers];
     }
     const image = { ...base, config: base.config ?? {} } as StageState['image'];
+    // A stage whose base sets no PATH gets the default one (BuildKit and buildah do, e.g. for scratch).
+    if (!(image.config.Env ?? []).some((kv) => kv.startsWith('PATH='))) image.config.Env = [...(image.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
     const history = image.history ?? [];
     delete image.history;
     const state: StageState = { stage, platform, image, layers, history, args, declaredArgs: new Set(), escape: o.plan.escape, cmdSetInStage: false };
@@ -151,7 +153,7 @@ export class Solver {
     }
     const steps = [...onbuild, ...stage.instructions];
     const total = steps.length + 1;
-    o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: 1, steps: total, instruction: instructionLine(stage.from, o.plan.escape), line: stage.from.pos.line });
+    o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: 1, steps: total, instruction: instructionLine(stage.from), line: stage.from.pos.line });
     o.emit({ type: 'step-done', stage: stage.index, step: 1, durationMs: 0, cached: false });
 
     for (let i = 0; i < steps.length; i++) {
@@ -159,7 +161,7 @@ export class Solver {
       const ins = steps[i];
       const stepNo = i + 2;
       const started = Date.now();
-      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: stepNo, steps: total, instruction: instructionLine(ins, o.plan.escape), line: ins.pos.line });
+      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: stepNo, steps: total, instruction: instructionLine(ins), line: ins.pos.line });
       const layer = await this.executeStep(ins, state, stepNo);
       o.emit({ type: 'step-done', stage: stage.index, step: stepNo, durationMs: Date.now() - started, cached: false, layer: layer ? { digest: layer.digest, size: layer.size } : undefined });
     }
@@ -181,7 +183,7 @@ export class Solver {
     // ARG leaves no history entry (BuildKit records build args on the RUN lines that see them).
     if (ins.kind === 'ARG') return undefined;
     if (layer) state.layers.push(layer);
-    state.history.push({ created: this.created, created_by: createdBy(ins, o.plan.escape), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
+    state.history.push({ created: this.created, created_by: createdBy(ins), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
     return layer;
   }
 

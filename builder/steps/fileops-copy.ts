@@ -124,7 +124,10 @@ export async function copyResolved(plan: LayerPlan, src: CopySource, item: Resol
     return;
   }
   const existing = await plan.stat(dest.rel);
-  const target = existing?.type === 'dir' ? joinRel(dest.rel, basenameRel(item.named) || 'root') : dest.rel;
+  // A destination ending in '/' is a directory even when the rootfs has no entry for it yet (the
+  // root of a scratch image has none).
+  const intoDir = dest.dirLike || dest.rel === '' || existing?.type === 'dir';
+  const target = intoDir ? joinRel(dest.rel, basenameRel(item.named) || 'root') : dest.rel;
   if (target === '') plan.fail(`${opts.verb} failed: cannot replace the root directory with a file`);
   await copyNode(plan, src, item.path, st, target, opts);
 }
