@@ -1,23 +1,9 @@
 // The platform we build for and the predefined build args derived from it (BuildKit's list).
 import type { Platform } from '../../oci/types.js';
+import { formatPlatform, hostPlatform } from '../../oci/platform.js';
 
-const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-
-export function hostPlatform(): Platform {
-  const p: Platform = { os: 'linux', architecture: ARCH[process.arch] ?? process.arch };
-  if (p.architecture === 'arm') p.variant = 'v7';
-  return p;
-}
-
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
-export function parsePlatform(s: string): Platform | undefined {
-  const parts = s.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) return undefined;
-  return { os: parts[0], architecture: parts[1], ...(parts[2] ? { variant: parts[2] } : {}) };
-}
+// The pure helpers moved to oci/platform.ts; re-exported for the planner's callers.
+export { formatPlatform, hostPlatform, parsePlatform } from '../../oci/platform.js';
 
 /** TARGETPLATFORM, TARGETOS, ... BUILDARCH: available to FROM lines and, when declared, to stages. */
 export function platformArgs(target: Platform, build: Platform = hostPlatform()): Map<string, string> {

@@ -81,7 +81,7 @@ test('an index entry that is an index resolves to the host platform', async (t) 
   await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: mt.OCI_INDEX, digest: sha256(inner), size: inner.length, annotations: { [REF_NAME]: 'multi' } }] }));
   const m = await new OciLayoutSource(dir, 'multi', 'x').getManifest();
   assert.equal(m.digest, src.manifest.digest);
-  await assert.rejects(new OciLayoutSource(dir, 'multi', 'oci:x').getManifest({ os: 'linux', architecture: 'mips' }), /no image for linux\/mips/);
+  await assert.rejects(new OciLayoutSource(dir, 'multi', 'oci:x').getManifest({ os: 'linux', architecture: 'mips' }), /no image for platform linux\/mips/);
 });
 
 test('a corrupted blob is a UserError and nothing is tagged', async (t) => {
