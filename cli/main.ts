@@ -5,6 +5,7 @@ import { reportError } from './errors.js';
 import { registerBuild } from './commands/build.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerTransferCommands } from './commands/transfer.js';
+import { registerLoginCommands } from './commands/login.js';
 import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
@@ -22,6 +23,7 @@ program
 registerBuild(program);
 registerImageCommands(program);
 registerTransferCommands(program);
+registerLoginCommands(program);
 program
   .command('version')
   .description('print the version')

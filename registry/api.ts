@@ -1,10 +1,14 @@
 // pull() and push(): the library face of copying images between the local store and any transport.
 import type { Store } from '../cache/store.js';
 import type { ImageRecord } from '../cache/images.js';
-import { normalizeReference } from '../oci/reference.js';
+import { normalizeReference, parseReference } from '../oci/reference.js';
 import { UserError } from '../oci/errors.js';
 import type { ManifestFormat, Platform } from '../oci/types.js';
+import { readAuthFile, writeAuthFile } from './auth/authfile.js';
+import { defaultAuthFile } from './auth/credentials.js';
 import { copyImage, type CopyProgress } from './copy.js';
+import type { RegistryOptions } from './distribution/options.js';
+import { loadRegistriesConf, resolveShortName } from './registries-conf.js';
 import { openDestination, openSource, type OpenContext } from './open.js';
 import { storeDestination, storeSource } from './store-transport.js';
 import { parseTransportReference } from './transport-ref.js';
@@ -13,15 +17,17 @@ import type { TransportReference } from './transport.js';
 export interface TransferOptions {
   platform?: Platform;
   format?: ManifestFormat;
-  /** Options for docker:// (creds, authfile, tlsVerify, certDir, retries). */
-  registry?: Record<string, unknown>;
+  /** Options for docker:// (creds, authfile, tlsVerify, certDir, retries, registriesConf). */
+  registry?: RegistryOptions;
   /** One human-readable line per blob or manifest copied. */
   onProgress?: (line: string) => void;
 }
 
+const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
+
 /** A bare name (no transport) means docker://, as in podman. */
 function toTransport(s: string): TransportReference {
-  return /^(oci|oci-archive|docker-archive|docker):/.test(s) ? parseTransportReference(s) : parseTransportReference('docker://' + s);
+  return TRANSPORT.test(s) ? parseTransportReference(s) : parseTransportReference('docker://' + s);
 }
 
 function progressLine(ev: CopyProgress): string {
@@ -47,10 +53,53 @@ function pulledNames(ref: TransportReference, sourceNames: string[] | undefined)
 }
 
 function openContext(store: Store, opts: TransferOptions): OpenContext {
-  return { tmpDir: store.tmp, platform: opts.platform, registry: opts.registry };
+  // RegistryOptions is an interface (no index signature); open.ts passes it through untouched.
+  return { tmpDir: store.tmp, platform: opts.platform, registry: opts.registry as Record<string, unknown> | undefined };
 }
 
+/**
+ * Where a bare name given to pull (or FROM) may come from, as full references, in the order to try.
+ * Podman's rule: a fully qualified name is itself; a short name is a registries.conf alias, else
+ * each `unqualified-search-registries` entry in order. (`docker://busybox` is never searched: like
+ * skopeo, an explicit docker:// reference means Docker Hub.)
+ */
+export async function shortNameCandidates(name: string, registry: Pick<RegistryOptions, 'registriesConf'> = {}): Promise<string[]> {
+  let qualified: boolean;
+  try {
+    qualified = parseReference(name).qualified;
+  } catch (e) {
+    throw new UserError(`invalid image reference "${name}": ${(e as Error).message}`);
+  }
+  if (qualified) return [normalizeReference(name)];
+  return resolveShortName(await loadRegistriesConf(registry.registriesConf), name);
+}
+
+/** The transport references to try for what the user typed (only a bare short name gives several). */
+async function pullSources(source: string, opts: TransferOptions): Promise<string[]> {
+  if (TRANSPORT.test(source)) return [source];
+  return (await shortNameCandidates(source, opts.registry)).map((n) => 'docker://' + n);
+}
+
+/**
+ * Copy an image into the store. A bare short name is resolved through registries.conf and each
+ * candidate tried in order until one pulls; when none does, one line names every attempt.
+ */
 export async function pullImage(store: Store, source: string, opts: TransferOptions = {}): Promise<{ record: ImageRecord }> {
+  const candidates = await pullSources(source, opts);
+  if (candidates.length === 1) return pullOne(store, candidates[0], opts);
+  const failures: string[] = [];
+  for (const c of candidates) {
+    try {
+      return await pullOne(store, c, opts);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      failures.push(e.message);
+    }
+  }
+  throw new UserError(`${source}: short name did not pull from any of ${candidates.length} candidates: ${failures.join('; ')}`);
+}
+
+async function pullOne(store: Store, source: string, opts: TransferOptions): Promise<{ record: ImageRecord }> {
   const ref = toTransport(source);
   const src = await openSource(ref, openContext(store, opts));
   try {
@@ -77,4 +126,19 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
   } finally {
     await dest.close();
   }
+}
+
+// ---------------------------------------------------------------- login / logout
+
+export { login, logout, type LoginOptions } from './auth/login.js';
+
+/** Remove every stored credential from the auth file (`logout --all`); returns the file's path. */
+export async function logoutAll(opts: { authfile?: string } = {}): Promise<string> {
+  const file = opts.authfile ?? defaultAuthFile();
+  const content = await readAuthFile(file);
+  if (content?.auths && Object.keys(content.auths).length > 0) {
+    delete content.auths;
+    await writeAuthFile(file, content);
+  }
+  return file;
 }

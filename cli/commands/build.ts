@@ -8,8 +8,14 @@ import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { collect, parseSeconds, rootOption, storeFor } from './common.js';
 import { storePuller } from './puller.js';
+import { pushImage } from '../../registry/api.js';
+import { requireImage } from '../../cache/lookup.js';
+import { parsePlatform } from '../../oci/platform.js';
+import { registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
 
-interface BuildFlags {
+interface BuildFlags extends RegistryFlags {
+  push?: boolean;
+  digestfile?: string;
   tag: string[];
   file?: string;
   buildArg: string[];
@@ -47,12 +53,16 @@ export function registerBuild(program: Command): void {
     .addOption(new Option('--pull <policy>', 'pull base images: missing, always or never').choices(['missing', 'always', 'never', 'true', 'false']).default('missing'))
     .option('--jobs <n>', 'how many stages may run at once')
     .option('-q, --quiet', 'print only the image ID')
+    .option('--push', 'after a successful build, push every -t name to its registry')
+    .option('--digestfile <file>', 'write the manifest digest (of the first push, with --push) to this file')
     .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
-  rootOption(cmd);
+  rootOption(registryOptions(cmd));
   cmd.action(async (context: string, flags: BuildFlags) => {
     const store = await storeFor(flags);
     const sde = process.env.SOURCE_DATE_EPOCH;
     const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
+    if (flags.push && flags.tag.length === 0) throw new UserError('--push needs at least one -t NAME to push to');
+    const registry = toRegistryOptions(flags);
     const jobs = flags.jobs !== undefined ? Number(flags.jobs) : undefined;
     if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UserError(`--jobs must be a positive number, got "${flags.jobs}"`);
     const result = await build({
@@ -70,12 +80,29 @@ export function registerBuild(program: Command): void {
       ignorefile: flags.ignorefile,
       platform: flags.platform,
       pull,
-      puller: storePuller(),
+      // A bad --platform is reported by build() itself; here it only picks what a pull fetches.
+      puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined }),
       jobs,
       signal: interruptSignal(),
       onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
     });
     if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);
+    let digest = result.manifestDigest;
+    if (flags.push) {
+      // Each stored name (a short -t is localhost/NAME:latest, as podman names it) goes to its registry.
+      const record = await requireImage(store, result.id);
+      const pushed: string[] = [];
+      for (const name of result.names) {
+        const { manifestDigest } = await pushImage(store, record, 'docker://' + name, {
+          registry,
+          onProgress: flags.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
+        });
+        pushed.push(manifestDigest);
+        if (!flags.quiet) process.stderr.write(`Pushed ${name}@${manifestDigest}\n`);
+      }
+      digest = pushed[0] ?? digest;
+    }
+    if (flags.digestfile) await writeFile(flags.digestfile, digest);
     process.stdout.write(result.id + '\n');
   });
 }
