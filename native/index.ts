@@ -4,8 +4,11 @@
 // The build output lives in <repo>/native/build/Release whether this module is
 // loaded from source (<repo>/native/index.ts via tsx) or compiled
 // (<repo>/dist/native/index.js). TSBUILD_NATIVE_DIR overrides the directory.
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants as osConstants, userInfo } from 'node:os';
+import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -99,10 +102,6 @@ export function lremovexattr(path: string, name: string): void {
 // See native/src/run.c for the process structure and native/README.md.
 // ---------------------------------------------------------------------------
 
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { constants as osConstants, userInfo } from 'node:os';
-import type { Readable } from 'node:stream';
 
 export interface IdMapEntry {
   containerId: number;

@@ -340,6 +340,21 @@ describe('runContainer as an unprivileged user (rootless)', { skip }, () => {
     assert.equal(st.uid, sub + 999, 'container uid 1000 = first subuid + 999');
   });
 
+  test('chroot isolation on a plain dir as the user', () => {
+    const d = tempDir('tsbuild-native-chroot-', user);
+    makeBusyboxRootfs(d);
+    chownTree(d, user.uid, user.gid);
+    try {
+      const r = drive({ rootfs: { dir: d }, args: ['/bin/sh', '-c', 'echo ok > /made; id -u; ls /dev/null'], env: [PATH_ENV], cwd: '/', uid: 0, gid: 0, network: 'none', isolation: 'chroot' });
+      assert.deepEqual(r.result, { exitCode: 0 }, r.stderr + JSON.stringify(r.error));
+      assert.equal(r.stdout, '0\n/dev/null\n');
+      assert.equal(readFileSync(join(d, 'made'), 'utf8'), 'ok\n');
+      assert.ok(!existsSync(join(d, 'proc')) && !existsSync(join(d, 'dev')), 'mount points removed');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test('abort as the user leaves nothing behind', () => {
     const r = drive({ ...spec('sleep 4721 & sleep 4722'), abortAfterMs: 400 });
     assert.equal(r.error?.name, 'AbortError');
