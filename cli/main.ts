@@ -5,6 +5,7 @@ import { reportError } from './errors.js';
 import { registerBuild } from './commands/build.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerTransferCommands } from './commands/transfer.js';
+import { registerInfo } from './commands/info.js';
 import { registerLoginCommands } from './commands/login.js';
 import { VERSION } from './version.js';
 
@@ -23,6 +24,7 @@ program
 registerBuild(program);
 registerImageCommands(program);
 registerTransferCommands(program);
+registerInfo(program);
 registerLoginCommands(program);
 program
   .command('version')
