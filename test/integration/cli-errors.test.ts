@@ -1,0 +1,77 @@
+// Every error a user can cause is one line (file:line or the reference) and a non-zero exit,
+// never a stack trace, and nothing is left tagged in the store.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { TempDir, tsbuild } from '../helpers/cli.js';
+
+let tmp: TempDir;
+let root: string;
+before(() => {
+  tmp = new TempDir();
+  root = tmp.dir('store');
+});
+after(() => tmp.cleanup());
+
+function assertOneLineError(r: { status: number; stderr: string; stdout: string }, pattern: RegExp, status = 1): void {
+  assert.equal(r.status, status, `exit status; stderr: ${r.stderr}`);
+  const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('Error: '));
+  assert.equal(errorLines.length, 1, `exactly one error line in:\n${r.stderr}`);
+  assert.match(errorLines[0], pattern);
+  assert.doesNotMatch(r.stderr, /^\s+at .+\(.+:\d+:\d+\)$/m, 'no stack trace');
+}
+
+const MALFORMED: [string, string, RegExp][] = [
+  ['unknown instruction', 'FROM scratch\nCOPY a /a\nRUNN echo\n', /^Error: Containerfile:3: unknown instruction: RUNN/],
+  ['unknown flag', 'FROM scratch\n\nCOPY --chmode=644 a /a\n', /^Error: Containerfile:3: unknown flag: --chmode/],
+  ['COPY without destination', 'FROM scratch\nCOPY a\n', /^Error: Containerfile:2: COPY requires at least two arguments/],
+  ['instruction before FROM', 'ENV A=1\nFROM scratch\n', /^Error: Containerfile:1: /],
+  ['no FROM', '# nothing\n', /^Error: Containerfile:1: /],
+  ['unterminated heredoc', 'FROM scratch\nCOPY <<EOF /x\nhello\n', /^Error: Containerfile:2: /],
+  ['error after a continuation', 'FROM scratch\nLABEL a=b \\\n  c=d\nWORKDIR\n', /^Error: Containerfile:4: WORKDIR requires exactly one argument/],
+  ['SHELL not JSON', 'FROM scratch\nSHELL /bin/bash -c\n', /^Error: Containerfile:2: SHELL requires the arguments to be in JSON form/],
+  ['missing COPY source', 'FROM scratch\nCOPY nope.txt /x\n', /^Error: Containerfile:2: COPY failed: file not found/],
+  ['COPY escaping the context', 'FROM scratch\nCOPY ../outside /x\n', /^Error: Containerfile:2: COPY failed: forbidden path outside the build context/],
+  ['unknown base image', 'FROM localhost/no-such-image:1\n', /^Error: Containerfile:1: .*localhost\/no-such-image:1/],
+  ['unknown --chown user', 'FROM scratch\nCOPY --chown=nobody a /a\n', /^Error: Containerfile:2: unable to find user nobody/],
+  ['bad EXPOSE', 'FROM scratch\nEXPOSE 80/xyz\n', /^Error: Containerfile:2: invalid port/],
+];
+
+for (const [name, containerfile, pattern] of MALFORMED) {
+  test(`malformed Containerfile: ${name}`, () => {
+    const ctx = tmp.dir(`ctx-${name.replace(/\W+/g, '-')}`);
+    tmp.file(`ctx-${name.replace(/\W+/g, '-')}/Containerfile`, containerfile);
+    tmp.file(`ctx-${name.replace(/\W+/g, '-')}/a`, 'a\n');
+    const r = tsbuild(['build', '--root', root, '--pull=never', '-t', 'should-not-exist', ctx]);
+    assertOneLineError(r, pattern);
+    assert.notEqual(tsbuild(['inspect', '--root', root, 'should-not-exist']).status, 0, 'nothing was tagged');
+  });
+}
+
+test('a misspelled instruction gets a hint', () => {
+  const ctx = tmp.dir('hint');
+  tmp.file('hint/Containerfile', 'FROM scratch\nCOPPY a /a\n');
+  const r = tsbuild(['build', '--root', root, ctx]);
+  assert.match(r.stderr, /^Hint: did you mean COPY\?$/m);
+});
+
+test('a symlink in the context pointing outside is copied as a link, never followed', () => {
+  const ctx = tmp.dir('escape-link');
+  tmp.file('escape-link/Containerfile', 'FROM scratch\nCOPY evil /evil\n');
+  symlinkSync('/etc/shadow', join(ctx, 'evil'));
+  const r = tsbuild(['build', '--root', root, '-t', 'escape-link', ctx]);
+  assert.equal(r.status, 0, r.stderr);
+  const manifest = JSON.parse(tsbuild(['inspect', '--root', root, '--type', 'manifest', 'escape-link']).stdout);
+  assert.ok(manifest.layers[0].size < 1000, 'the layer holds a symlink, not the content of /etc/shadow');
+});
+
+test('command-line errors: unknown image, bad transport, bad flag', () => {
+  assertOneLineError(tsbuild(['inspect', '--root', root, 'nothere']), /^Error: nothere: image not known$/);
+  assertOneLineError(tsbuild(['push', '--root', root, 'nothere', 'oci:/tmp/x']), /^Error: nothere: image not known$/);
+  assertOneLineError(tsbuild(['pull', '--root', root, 'oci:/no/such/layout']), /^Error: .*\/no\/such\/layout/);
+  const bad = tsbuild(['build', '--no-such-flag']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option '--no-such-flag'/);
+  assertOneLineError(tsbuild(['build', '--root', root, join(tmp.path, 'missing-dir')]), /^Error: build context .* is not a directory$/);
+});
