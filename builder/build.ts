@@ -16,6 +16,8 @@ import { planStages } from './plan/stages.js';
 import type { PullPolicy, Puller } from './solve/base-image.js';
 import { Solver } from './solve/solver.js';
 import { defaultSteps } from './steps/index.js';
+import { defaultRunOptions, type RunNetwork, type SecretSource } from './steps/run-options.js';
+import type { Isolation } from '../native/index.js';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -45,6 +47,12 @@ export interface BuildOptions {
   jobs?: number;
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** RUN runtime: oci (root default), rootless (non-root default), chroot; TSBUILD_ISOLATION overrides the default. */
+  isolation?: Isolation;
+  /** RUN's default network: host (default: tsbuild has no CNI/slirp network), private (loopback only) or none. */
+  network?: RunNetwork;
+  /** Secrets for RUN --mount=type=secret, by id: read from a file or an environment variable. */
+  secrets?: Record<string, SecretSource> | Map<string, SecretSource>;
 }
 
 export interface BuildResult {
@@ -88,6 +96,13 @@ function normalizeTags(tags: string[] | undefined): string[] {
       throw e;
     }
   });
+}
+
+function runOptions(opts: BuildOptions) {
+  const d = defaultRunOptions();
+  const secrets = opts.secrets instanceof Map ? opts.secrets : new Map(Object.entries(opts.secrets ?? {}));
+  for (const [id, s] of secrets) if (s.file === undefined && s.env === undefined) throw new UserError(`secret ${id}: needs a file or an environment variable`);
+  return { isolation: opts.isolation ?? d.isolation, network: opts.network ?? d.network, secrets };
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
@@ -142,6 +157,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     emit,
     signal: opts.signal,
     steps: defaultSteps(),
+    run: runOptions(opts),
   });
   const final = await solver.solve();
 

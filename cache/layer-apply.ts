@@ -12,6 +12,8 @@ import type { TarMember } from './tar-read.js';
 export interface ApplyOptions {
   /** Write whiteouts the way overlayfs wants its lower dirs: char 0/0 devices and the opaque xattr. */
   overlayWhiteouts?: boolean;
+  /** Mark opaque dirs with user.overlay.opaque even as root (root of a user namespace: rootless overlay). */
+  userXattr?: boolean;
 }
 
 export interface ApplyResult {
@@ -54,10 +56,12 @@ class Applier {
   private readonly overlay: boolean;
   private readonly native: NativeFs | undefined;
   private readonly asRoot = isRoot();
+  private readonly userXattr: boolean;
 
   constructor(root: string, opts: ApplyOptions, native: NativeFs | undefined) {
     this.root = root;
     this.overlay = opts.overlayWhiteouts ?? false;
+    this.userXattr = opts.userXattr ?? !this.asRoot;
     this.native = native;
   }
 
@@ -227,7 +231,7 @@ class Applier {
     }
     const native = this.requireNative(`opaque directory ${parentRel || '/'}`);
     // Rootless overlay (mounted with userxattr) reads the user.* namespace; root's overlay the trusted.* one.
-    native.lsetxattr(parentAbs, this.asRoot ? 'trusted.overlay.opaque' : 'user.overlay.opaque', Buffer.from('y'));
+    native.lsetxattr(parentAbs, this.userXattr ? 'user.overlay.opaque' : 'trusted.overlay.opaque', Buffer.from('y'));
   }
 
   private requireNative(what: string): NativeFs {

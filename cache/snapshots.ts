@@ -6,7 +6,8 @@ import { chainIds, digestHex } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
 import type { BlobStore } from './blobs.js';
 import { exists, fsyncDir, tempName } from './fsutil.js';
-import { applyLayer } from './layer-apply.js';
+import { applyLayer, type ApplyResult } from './layer-apply.js';
+import { inUserns, usernsRanges } from './userns.js';
 
 export interface SnapshotLayer {
   diffID: string;
@@ -49,7 +50,11 @@ export class SnapshotStore {
     await fsp.mkdir(join(work, 'fs'), { recursive: true, mode: 0o755 });
     try {
       if (!(await this.blobs.has(layer.digest))) throw new UserError(`layer ${layer.digest} is not in the store`);
-      const r = await applyLayer(this.blobs.createReadStream(layer.digest), layer.mediaType, join(work, 'fs'), { overlayWhiteouts: true });
+      // Rootless with subordinate ids: unpack as root of a user namespace so the snapshot keeps the
+      // layer's owners (mapped into the range), which RUN steps under USER rely on.
+      const r: ApplyResult = usernsRanges()
+        ? await inUserns<ApplyResult>({ op: 'unpack', blob: this.blobs.path(layer.digest), mediaType: layer.mediaType, dest: join(work, 'fs') })
+        : await applyLayer(this.blobs.createReadStream(layer.digest), layer.mediaType, join(work, 'fs'), { overlayWhiteouts: true });
       if (r.diffID !== layer.diffID) {
         throw new UserError(`layer ${layer.digest} does not match its diffID: expected ${layer.diffID}, got ${r.diffID}`);
       }
@@ -63,6 +68,7 @@ export class SnapshotStore {
       }
       await fsyncDir(this.dir);
     } finally {
+      if (usernsRanges() && (await exists(work))) await inUserns({ op: 'rm', paths: [work] }).catch(() => undefined);
       await fsp.rm(work, { recursive: true, force: true });
     }
   }

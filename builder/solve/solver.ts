@@ -11,6 +11,7 @@ import { StageArgs } from '../plan/args.js';
 import { parsePlatform, platformArgs } from '../plan/platform.js';
 import type { Stage, StagePlan } from '../plan/stages.js';
 import { applyMetadata, isMetadataInstruction } from '../steps/metadata.js';
+import type { RunOptions } from '../steps/run-options.js';
 import { resolveImage, type PullPolicy, type Puller, type ResolvedImage } from './base-image.js';
 import { createdBy, instructionLine } from './history.js';
 import { DEFAULT_PATH, type LayerRef, type StageState } from './stage-state.js';
@@ -35,6 +36,8 @@ export interface SolveOptions {
   signal?: AbortSignal;
   /** Handlers for steps that write the filesystem (COPY, ADD, RUN, WORKDIR's mkdir). */
   steps: FilesystemSteps;
+  /** RUN settings (isolation, default network, secrets); defaults from defaultRunOptions(). */
+  run?: RunOptions;
 }
 
 export interface StepContext {
@@ -183,7 +186,7 @@ export class Solver {
     // ARG leaves no history entry (BuildKit records build args on the RUN lines that see them).
     if (ins.kind === 'ARG') return undefined;
     if (layer) state.layers.push(layer);
-    state.history.push({ created: this.created, created_by: createdBy(ins), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
+    state.history.push({ created: this.created, created_by: createdBy(ins, state), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
     return layer;
   }
 

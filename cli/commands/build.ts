@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { build } from '../../builder/build.js';
 import { parseBuildArgs } from '../../builder/plan/args.js';
+import { parseSecretSpec, type RunNetwork } from '../../builder/steps/run-options.js';
+import type { Isolation } from '../../native/index.js';
 import { UserError } from '../../oci/errors.js';
 import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
@@ -31,6 +33,9 @@ interface BuildFlags extends RegistryFlags {
   pull: string;
   jobs?: string;
   quiet?: boolean;
+  isolation?: string;
+  network?: string;
+  secret: string[];
 }
 
 export function registerBuild(program: Command): void {
@@ -54,6 +59,9 @@ export function registerBuild(program: Command): void {
     .option('--jobs <n>', 'how many stages may run at once')
     .option('-q, --quiet', 'print only the image ID')
     .option('--push', 'after a successful build, push every -t name to its registry')
+    .addOption(new Option('--isolation <type>', 'RUN isolation: oci (root default), rootless (default for other users) or chroot; default also from $TSBUILD_ISOLATION').choices(['oci', 'rootless', 'chroot']))
+    .addOption(new Option('--network <mode>', 'RUN network: host (default), private (own namespace, loopback only) or none').choices(['host', 'private', 'none', 'default']))
+    .option('--secret <spec>', 'secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--digestfile <file>', 'write the manifest digest (of the first push, with --push) to this file')
     .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
   rootOption(registryOptions(cmd));
@@ -84,6 +92,15 @@ export function registerBuild(program: Command): void {
       puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined }),
       jobs,
       signal: interruptSignal(),
+      ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
+      ...(flags.network && flags.network !== 'default' ? { network: flags.network as RunNetwork } : {}),
+      secrets: new Map(flags.secret.map((spec) => {
+        try {
+          return parseSecretSpec(spec);
+        } catch (e) {
+          throw new UserError((e as Error).message);
+        }
+      })),
       onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
     });
     if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);

@@ -123,14 +123,3 @@ test('docker format writes a Docker schema 2 manifest', () => {
   assert.equal(m.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   assert.equal(m.layers[0].mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
 });
-
-test('RUN fails at its line until RUN support lands, and nothing is tagged', () => {
-  const ctx = tmp.dir('ctx4');
-  tmp.file('ctx4/Containerfile', 'FROM scratch\nCOPY f /f\n\nRUN echo hi\n');
-  tmp.file('ctx4/f', 'f\n');
-  const r = tsbuild(['build', '--root', root, '-t', 'withrun', ctx]);
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /^Error: Containerfile:4: RUN is not supported yet$/m);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  assert.notEqual(tsbuild(['inspect', '--root', root, 'withrun']).status, 0);
-});

@@ -1,0 +1,165 @@
+// RUN --mount requests → host paths the runtime bind-mounts (or tmpfs). Nothing here lands in the
+// step's layer: mount targets the rootfs lacks are made in the runtime's throw-away init layer.
+import { createHash } from 'node:crypto';
+import { promises as fsp, realpathSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { UserError, type SourceLocation } from '../../oci/errors.js';
+import type { MountSpec } from '../../native/index.js';
+import { withFileLock } from '../../cache/lock.js';
+import type { RunScratch } from '../../cache/run-scratch.js';
+import { materialize } from '../../cache/snapshot-copy.js';
+import type { StageState } from '../solve/stage-state.js';
+import type { StepContext } from '../solve/solver.js';
+import type { MountReq } from './mounts-parse.js';
+
+export interface PreparedMounts {
+  mounts: MountSpec[];
+  /** Extra process environment (secrets with `env=`): never saved anywhere. */
+  env: Map<string, string>;
+  release(): Promise<void>;
+}
+
+const asRoot = () => (process.getuid?.() ?? 0) === 0;
+
+/** A path inside the build context, symlinks resolved, refused if it leaves the context. */
+function contextPath(contextDir: string, source: string, loc: SourceLocation): string {
+  const base = realpathSync(contextDir);
+  let p: string;
+  try {
+    p = realpathSync(resolve(base, '.' + resolve('/', source)));
+  } catch {
+    throw new UserError(`mount source "${source}" not found in the build context`, { location: loc });
+  }
+  const rel = relative(base, p);
+  if (rel.startsWith('..' + sep) || rel === '..') throw new UserError(`mount source "${source}" is outside the build context`, { location: loc });
+  return p;
+}
+
+/** `from=` names an earlier stage (by name or index) or an image: its snapshot dirs, lowest first. */
+async function fromLayers(from: string, ctx: StepContext, loc: SourceLocation): Promise<{ lowers: string[]; state?: StageState }> {
+  const stages = ctx.solve.plan.stages;
+  const byName = stages.find((s) => s.name === from.toLowerCase() && s.index < ctx.stageIndex);
+  const byIndex = /^\d+$/.test(from) && Number(from) < ctx.stageIndex ? stages[Number(from)] : undefined;
+  const stage = byName ?? byIndex;
+  if (stage) {
+    const state = await ctx.stageResult(stage.index);
+    return { lowers: await ctx.solve.store.snapshots.ensure(state.layers), state };
+  }
+  try {
+    const img = await ctx.image(from);
+    return { lowers: await ctx.solve.store.snapshots.ensure(img.layers) };
+  } catch (e) {
+    if (e instanceof UserError && !e.location) throw new UserError(`RUN --mount from=${from}: ${e.message}`, { location: loc });
+    throw e;
+  }
+}
+
+async function copyFrom(from: string, source: string, ctx: StepContext, scratch: RunScratch, loc: SourceLocation): Promise<string> {
+  const { lowers } = await fromLayers(from, ctx, loc);
+  const { RootfsView } = await import('../../cache/rootfs-view.js');
+  const resolved = await new RootfsView(lowers).resolve(source, true);
+  const dest = await scratch.sub('from');
+  const out = await materialize(lowers, dest, resolved);
+  if (!out) throw new UserError(`mount source "${source}" not found in ${from}`, { location: loc });
+  return out;
+}
+
+/** Hold an exclusive lock until release() (cache mounts with sharing=locked|private). */
+async function hold(lockPath: string): Promise<() => void> {
+  let release!: () => void;
+  let acquired!: () => void;
+  const got = new Promise<void>((r) => (acquired = r));
+  void withFileLock(lockPath, () => {
+    acquired();
+    return new Promise<void>((r) => (release = r));
+  });
+  await got;
+  return () => release();
+}
+
+async function secretValue(id: string, ctx: StepContext): Promise<Buffer | undefined> {
+  const src = ctx.solve.run?.secrets.get(id);
+  if (!src) return undefined;
+  if (src.env !== undefined) {
+    const v = process.env[src.env];
+    return v === undefined ? undefined : Buffer.from(v);
+  }
+  try {
+    return await fsp.readFile(src.file!);
+  } catch (e) {
+    throw new UserError(`secret ${id}: cannot read ${src.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export async function prepareMounts(reqs: MountReq[], ctx: StepContext, scratch: RunScratch, loc: SourceLocation): Promise<PreparedMounts> {
+  const mounts: MountSpec[] = [];
+  const env = new Map<string, string>();
+  const releases: (() => void | Promise<void>)[] = [];
+  const release = async () => {
+    for (const r of releases.reverse()) await r();
+  };
+  try {
+    for (const m of reqs) {
+      switch (m.type) {
+        case 'bind': {
+          let src = m.from ? await copyFrom(m.from, m.source, ctx, scratch, loc) : contextPath(ctx.solve.contextDir, m.source, loc);
+          if (m.rw && !m.from) {
+            // Writes to a rw bind are thrown away after the step (BuildKit): work on a copy.
+            const copy = join(await scratch.sub('bind'), 'src');
+            await fsp.cp(src, copy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+            src = copy;
+          }
+          mounts.push({ type: 'bind', source: src, target: m.target, readonly: !m.rw });
+          break;
+        }
+        case 'cache': {
+          const base = join(ctx.solve.store.root, 'cache-mounts');
+          const key = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
+          const dir = join(base, key);
+          await fsp.mkdir(base, { recursive: true, mode: 0o700 });
+          if (m.sharing !== 'shared') releases.push(await hold(join(base, `${key}.lock`)));
+          try {
+            await fsp.mkdir(dir, { mode: m.mode });
+            await fsp.chmod(dir, m.mode);
+            if (asRoot()) await fsp.chown(dir, m.uid, m.gid);
+            await fsp.writeFile(join(base, `${key}.id`), m.id + '\n');
+            if (m.from || m.source) {
+              // Seed a new cache from a stage/image (from=) or the context.
+              const seed = m.from ? await copyFrom(m.from, m.source ?? '/', ctx, scratch, loc) : contextPath(ctx.solve.contextDir, m.source!, loc);
+              await fsp.cp(seed, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: false });
+            }
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          }
+          mounts.push({ type: 'bind', source: dir, target: m.target, readonly: !m.rw });
+          break;
+        }
+        case 'tmpfs':
+          mounts.push({ type: 'tmpfs', target: m.target, options: m.size !== undefined ? [`size=${m.size}`] : [] });
+          break;
+        case 'secret': {
+          const value = await secretValue(m.id, ctx);
+          if (value === undefined) {
+            if (m.required) throw new UserError(`secret ${m.id} not found (pass it with --secret id=${m.id},src=FILE)`, { location: loc });
+            break;
+          }
+          if (m.env !== undefined) env.set(m.env, value.toString('utf8'));
+          if (m.target === '') break;
+          const dir = await scratch.sub('secret', 0o711);
+          const file = join(dir, 'secret');
+          await fsp.writeFile(file, value, { mode: 0o600 });
+          if (asRoot()) await fsp.chown(file, m.uid, m.gid);
+          await fsp.chmod(file, m.mode);
+          mounts.push({ type: 'bind', source: file, target: m.target, readonly: true });
+          // Overwrite before unlinking: the scratch dir is removed afterwards anyway.
+          releases.push(() => fsp.writeFile(file, Buffer.alloc(value.length)).catch(() => undefined));
+          break;
+        }
+      }
+    }
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  return { mounts, env, release };
+}

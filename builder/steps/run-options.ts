@@ -1,0 +1,54 @@
+// Build-wide settings for RUN steps (the CLI's --isolation, --network and --secret).
+import type { Isolation } from '../../native/index.js';
+
+export type RunNetwork = 'private' | 'none' | 'host';
+
+export interface SecretSource {
+  /** Read the secret from this file when the step runs. */
+  file?: string;
+  /** Or from this environment variable of the builder. */
+  env?: string;
+}
+
+export interface RunOptions {
+  isolation: Isolation;
+  /**
+   * What `RUN --network=default` means. tsbuild has no CNI/slirp network of its own, so the
+   * default is the host's network (like buildah's rootless default and BuildKit's host fallback:
+   * package installs work); `private` is a fresh network namespace with only loopback.
+   */
+  network: RunNetwork;
+  secrets: Map<string, SecretSource>;
+}
+
+/** oci as root, rootless otherwise; TSBUILD_ISOLATION overrides (like BUILDAH_ISOLATION). */
+export function defaultIsolation(env: NodeJS.ProcessEnv = process.env): Isolation {
+  const v = env['TSBUILD_ISOLATION'];
+  if (v === 'oci' || v === 'rootless' || v === 'chroot') return v;
+  return (process.getuid?.() ?? 0) === 0 ? 'oci' : 'rootless';
+}
+
+export function defaultRunOptions(): RunOptions {
+  return { isolation: defaultIsolation(), network: 'host', secrets: new Map() };
+}
+
+/** `--secret id=x,src=FILE` (also `source=`, `type=file`) or `id=x,env=VAR` (`type=env`, `src=VAR`). */
+export function parseSecretSpec(spec: string): [string, SecretSource] {
+  const kv = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid --secret "${spec}": expected id=ID,src=FILE or id=ID,env=VAR`);
+    kv.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1));
+  }
+  const id = kv.get('id');
+  const type = kv.get('type');
+  const src = kv.get('src') ?? kv.get('source');
+  const env = kv.get('env');
+  for (const k of kv.keys()) if (!['id', 'type', 'src', 'source', 'env'].includes(k)) throw new Error(`invalid --secret "${spec}": unknown key ${k}`);
+  if (!id) throw new Error(`invalid --secret "${spec}": id is required`);
+  if (type !== undefined && type !== 'file' && type !== 'env') throw new Error(`invalid --secret "${spec}": type must be file or env`);
+  if (env !== undefined) return [id, { env }];
+  if (type === 'env') return [id, { env: src ?? id }];
+  if (src === undefined) return [id, { env: id }]; // BuildKit: a bare id reads the env var of that name, else the file
+  return [id, { file: src }];
+}
