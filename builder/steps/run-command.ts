@@ -15,16 +15,27 @@ export interface InlineFile {
   content: string;
 }
 
+/** Where BuildKit mounts inline scripts; what the history line names. */
 export const PIPES_DIR = '/dev/pipes';
+/**
+ * Where tsbuild really mounts them: the runtime mounts a fresh tmpfs on /dev after making mount
+ * points, so a bind target below /dev would vanish. Outside /dev the mount point lives in the
+ * runtime's throw-away init layer, like every other mount target.
+ */
+export const RUN_PIPES_DIR = '/run/tsbuild-pipes';
 
 export interface RunCommand {
+  /** As BuildKit records it (history). */
   args: string[];
+  /** What is executed (differs from `args` only for shebang heredocs: RUN_PIPES_DIR). */
+  execArgs: string[];
   files: InlineFile[];
 }
 
 export function runCommand(ins: RunInstruction, state: StageState): RunCommand {
   const files: InlineFile[] = [];
   let args: string[];
+  let execArgs: string[] | undefined;
   if (ins.cmd.form === 'exec') {
     args = ins.cmd.args;
   } else {
@@ -36,6 +47,7 @@ export function runCommand(ins: RunInstruction, state: StageState): RunCommand {
         if (first.content.startsWith('#!')) {
           files.push({ name: first.name, content: first.content });
           script = `${PIPES_DIR}/${first.name}`;
+          execArgs = [...currentShell(state), `${RUN_PIPES_DIR}/${first.name}`];
         } else {
           script = first.content;
         }
@@ -45,7 +57,7 @@ export function runCommand(ins: RunInstruction, state: StageState): RunCommand {
     }
     args = [...currentShell(state), script];
   }
-  return { args, files };
+  return { args, execArgs: execArgs ?? args, files };
 }
 
 /**

@@ -10,7 +10,7 @@ import { makeRunScratch } from '../../cache/run-scratch.js';
 import type { Instruction } from '../containerfile/index.js';
 import type { StepContext } from '../solve/solver.js';
 import { currentWorkdir, type LayerRef } from '../solve/stage-state.js';
-import { PIPES_DIR, runCommand, runEnv } from './run-command.js';
+import { RUN_PIPES_DIR, runCommand, runEnv } from './run-command.js';
 import { parseRunFlags } from './run-flags.js';
 import { executeIsolated } from './run-isolation.js';
 import { defaultRunOptions } from './run-options.js';
@@ -46,7 +46,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
     if (cmd.files.length > 0) {
       const pipes = await scratch.sub('pipes');
       for (const f of cmd.files) await fsp.writeFile(join(pipes, f.name), f.content, { mode: 0o755 });
-      mounts.push({ type: 'bind', source: pipes, target: PIPES_DIR, readonly: true });
+      mounts.push({ type: 'bind', source: pipes, target: RUN_PIPES_DIR, readonly: true });
     }
     const etc = await scratch.sub('etc');
     await fsp.writeFile(join(etc, 'hosts'), HOSTS, { mode: 0o644 });
@@ -61,7 +61,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
       scratch,
       ctx,
       spec: {
-        args: cmd.args,
+        args: cmd.execArgs,
         env: [...env].map(([k, v]) => `${k}=${v}`),
         cwd: currentWorkdir(state),
         uid: user.uid,

@@ -1,0 +1,238 @@
+// RUN end to end with the real CLI on a busybox base, as root (oci and chroot isolation) and as an
+// unprivileged user (rootless): what lands in the layers (checked with umoci unpack and podman
+// run), owners, modes, env/workdir, exit codes, --network=none, secrets, cache mounts, and that an
+// interrupted build leaves no mount, process or temp dir behind.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { CLI, lastLine } from '../helpers/cli.js';
+import { makeBusyboxImage, type BusyboxImage } from '../helpers/busybox-image.js';
+import { chownTree, ensureTestUser, findProcesses, tempDir, type TestUser } from '../helpers/native-rootfs.js';
+import { Podman } from '../helpers/podman.js';
+
+type Mode = 'oci' | 'chroot' | 'rootless';
+
+let work: string;
+let busybox: BusyboxImage;
+let user: TestUser;
+let podman: Podman;
+const stores = new Map<Mode, string>();
+
+/** Run the CLI as root, or as the test user for rootless (its store and files owned by it). */
+function cli(mode: Mode, args: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
+  const full = [CLI, ...args];
+  const iso = mode === 'rootless' ? [] : ['--isolation', mode];
+  if (args[0] === 'build') full.splice(2, 0, ...iso);
+  const r =
+    mode === 'rootless'
+      ? spawnSync('runuser', ['-u', user.name, '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...full], { encoding: 'utf8', cwd: work, timeout: 300_000 })
+      : spawnSync(process.execPath, full, { encoding: 'utf8', cwd: work, env: { ...process.env, ...env }, timeout: 300_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(mode: Mode, args: string[], env?: NodeJS.ProcessEnv): string {
+  const r = cli(mode, args, env);
+  assert.equal(r.status, 0, `tsbuild ${args.join(' ')} (${mode}):\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+function context(name: string, containerfile: string, files: Record<string, string> = {}): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Containerfile'), containerfile);
+  for (const [k, v] of Object.entries(files)) writeFileSync(join(dir, k), v);
+  chownTree(dir, user.uid, user.gid);
+  return dir;
+}
+
+/** Build, push to an oci: layout, unpack with umoci (as root): the rootfs path and the layout. */
+function buildAndUnpack(mode: Mode, name: string, containerfile: string, extra: string[] = []): { rootfs: string; layout: string; log: string } {
+  const ctx = context(`${name}-${mode}`, containerfile);
+  const root = stores.get(mode)!;
+  const log = ok(mode, ['build', '--root', root, '-t', name, ...extra, ctx]);
+  const layout = join(work, `${name}-${mode}-oci`);
+  ok(mode, ['push', '--root', root, name, `oci:${layout}:img`]);
+  const bundle = join(work, `${name}-${mode}-bundle`);
+  execFileSync('umoci', ['unpack', '--image', `${layout}:img`, bundle], { stdio: 'pipe' });
+  return { rootfs: join(bundle, 'rootfs'), layout, log };
+}
+
+/** Every blob of an OCI layout, layers decompressed. */
+function blobs(layout: string): Buffer[] {
+  const dir = join(layout, 'blobs', 'sha256');
+  return readdirSync(dir).map((f) => {
+    const b = readFileSync(join(dir, f));
+    return b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b;
+  });
+}
+
+before(() => {
+  work = tempDir('tsbuild-run-');
+  user = ensureTestUser();
+  chownTree(work, user.uid, user.gid);
+  busybox = makeBusyboxImage();
+  const archive = join(work, 'busybox.tar');
+  copyFileSync(busybox.dockerArchive, archive);
+  chownTree(archive, user.uid, user.gid);
+  podman = new Podman();
+  for (const mode of ['oci', 'chroot', 'rootless'] as Mode[]) {
+    const root = join(work, `store-${mode}`);
+    mkdirSync(root);
+    chownTree(root, user.uid, user.gid);
+    stores.set(mode, root);
+    ok(mode, ['pull', '--root', root, `docker-archive:${archive}`]);
+  }
+});
+after(() => {
+  podman?.cleanup();
+  busybox?.cleanup();
+  // rootless stores hold files owned by subordinate ids: root removes them.
+  if (work) execFileSync('rm', ['-rf', work]);
+});
+
+const TREE = [
+  'FROM busybox',
+  'ARG A=from-arg',
+  'ENV E=from-env',
+  'RUN mkdir -p /gone/d && echo x > /gone/d/f && echo y > /etc/del-me && echo keep > /etc/keep',
+  'RUN rm -rf /gone /etc/del-me && rm /bin/ls && echo t > /tmp/transient && rm /tmp/transient',
+  'RUN mkdir /home/app/own && chown app:app /home/app/own && mkdir -p /usr/local/bin && echo s > /usr/local/bin/suid && chmod 4755 /usr/local/bin/suid && echo p > /etc/private && chmod 600 /etc/private',
+  'WORKDIR /wd',
+  'RUN echo "$E $A $(pwd)" > out && ln /etc/keep /etc/keep-hard',
+  'USER app',
+  'RUN touch /home/app/own/byapp && id -u > /home/app/own/id',
+  '',
+].join('\n');
+
+for (const mode of ['oci', 'chroot', 'rootless'] as Mode[]) {
+  test(`${mode}: files written and deleted, owners, modes, env and workdir`, () => {
+    const { rootfs, layout } = buildAndUnpack(mode, 'tree', TREE);
+    assert.ok(!existsSync(join(rootfs, 'gone')), 'deleted directory is gone');
+    assert.ok(!existsSync(join(rootfs, 'etc/del-me')), 'deleted file is gone');
+    assert.ok(!existsSync(join(rootfs, 'bin/ls')), 'deleted base file is gone');
+    assert.equal(readFileSync(join(rootfs, 'wd/out'), 'utf8'), 'from-env from-arg /wd\n');
+    const own = lstatSync(join(rootfs, 'home/app/own'));
+    assert.deepEqual([own.uid, own.gid], [1000, 1000], 'chown app:app');
+    const byapp = lstatSync(join(rootfs, 'home/app/own/byapp'));
+    assert.deepEqual([byapp.uid, byapp.gid], [1000, 1000], 'file made under USER app');
+    assert.equal(readFileSync(join(rootfs, 'home/app/own/id'), 'utf8'), '1000\n');
+    assert.equal(lstatSync(join(rootfs, 'usr/local/bin/suid')).mode & 0o7777, 0o4755);
+    assert.equal(lstatSync(join(rootfs, 'etc/private')).mode & 0o7777, 0o600);
+    assert.equal(lstatSync(join(rootfs, 'etc/keep-hard')).ino, lstatSync(join(rootfs, 'etc/keep')).ino, 'hardlink kept');
+    // The transient file never reaches any layer; the build arg is not in the config.
+    const all = blobs(layout);
+    const layers = all.filter((b) => b[0] !== 0x7b); // not JSON: layer tars
+    assert.ok(!layers.some((b) => b.includes('tmp/transient')), 'created and deleted in one step: no trace');
+    const config = all.map((b) => b.toString('latin1')).find((s) => s.includes('"rootfs"') && s.includes('diff_ids'))!;
+    assert.ok(!config.includes('A=from-arg"'), 'build arg not in config Env');
+    assert.match(config, /RUN \|1 A=from-arg \/bin\/sh -c echo \\"\$E \$A \$\(pwd\)\\" > out/);
+    if (mode === 'oci') {
+      const archive = join(work, 'tree.tar');
+      ok(mode, ['push', '--root', stores.get(mode)!, 'tree', `docker-archive:${archive}:localhost/runtree:latest`]);
+      const name = podman.load(archive);
+      assert.equal(podman.run(name, ['sh', '-c', 'cat /wd/out; test -e /gone || echo no-gone; id -un; stat -c %u /home/app/own/byapp']).trim(), 'from-env from-arg /wd\nno-gone\napp\n1000');
+    }
+  });
+}
+
+for (const mode of ['oci', 'rootless'] as Mode[]) {
+  test(`${mode}: a failing RUN names its line and exits non-zero without a stack trace`, () => {
+    const ctx = context(`fail-${mode}`, 'FROM busybox\nRUN echo before\nRUN exit 7\n');
+    const r = cli(mode, ['build', '--root', stores.get(mode)!, '-t', 'fails', ctx]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^Error: Containerfile:3: RUN exited with status 7$/m);
+    assert.match(r.stderr, /^before$/m, 'output streamed');
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    const k = cli(mode, ['build', '--root', stores.get(mode)!, context(`kill-${mode}`, 'FROM busybox\nRUN kill -9 $$\n')]);
+    assert.match(k.stderr, /^Error: Containerfile:2: RUN was killed by SIGKILL$/m);
+  });
+
+  test(`${mode}: --network=none has only loopback`, () => {
+    const ctx = context(`net-${mode}`, 'FROM busybox\nRUN --network=none echo "ifs:$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ,)"\n');
+    const log = ok(mode, ['build', '--root', stores.get(mode)!, ctx]);
+    assert.match(log, /^ifs:lo,$/m);
+  });
+
+  test(`${mode}: a secret is usable by RUN and absent from layers, config and log`, () => {
+    const secret = `s3cr3t-${mode}-${Date.now()}`;
+    const file = join(work, `secret-value-${mode}`);
+    writeFileSync(file, secret);
+    chownTree(file, user.uid, user.gid);
+    const { layout, log } = buildAndUnpack(mode, 'secret', `FROM busybox\nRUN --mount=type=secret,id=tok,required test "$(wc -c < /run/secrets/tok)" -eq ${secret.length} && echo secret-ok && ls /run/secrets > /listing\n`, ['--secret', `id=tok,src=${file}`]);
+    assert.match(log, /^secret-ok$/m);
+    assert.ok(!log.includes(secret));
+    for (const b of blobs(layout)) assert.ok(!b.includes(secret), 'secret in a blob');
+  });
+
+  test(`${mode}: a cache mount keeps its content across two builds`, () => {
+    const cf = (n: number) => `FROM busybox\nRUN --mount=type=cache,target=/var/cache/x,id=c1 echo run${n} >> /var/cache/x/log && echo "lines=$(wc -l < /var/cache/x/log)"\n`;
+    const root = stores.get(mode)!;
+    assert.match(ok(mode, ['build', '--root', root, context(`cache1-${mode}`, cf(1))]), /^lines=1$/m);
+    const second = ok(mode, ['build', '--root', root, context(`cache2-${mode}`, cf(2))]);
+    assert.match(second, /^lines=2$/m);
+  });
+}
+
+test('oci: a secret required but not given fails at its line', () => {
+  const r = cli('oci', ['build', '--root', stores.get('oci')!, context('nosecret', 'FROM busybox\nRUN --mount=type=secret,id=nope,required true\n')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^Error: Containerfile:2: secret nope not found/m);
+  const bad = cli('oci', ['build', '--root', stores.get('oci')!, context('badmount', 'FROM busybox\nRUN --mount=type=bogus,target=/x true\n')]);
+  assert.match(bad.stderr, /^Error: Containerfile:2: unsupported mount type "bogus"$/m);
+  const insecure = cli('oci', ['build', '--root', stores.get('oci')!, context('insecure', 'FROM busybox\nRUN --security=insecure true\n')]);
+  assert.match(insecure.stderr, /^Error: Containerfile:2: RUN --security=insecure is not supported$/m);
+});
+
+test('oci: SIGINT during RUN leaves no mount, no process and no temp dir', async () => {
+  const root = stores.get('oci')!;
+  const ctx = context('interrupt', 'FROM busybox\nRUN echo started && sleep 30\n');
+  const child = spawn(process.execPath, [CLI, 'build', '--root', root, ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`RUN did not start: ${err}`)), 60_000);
+    child.stderr.on('data', () => {
+      if (err.includes('started')) (clearTimeout(t), resolve());
+    });
+  });
+  const started = Date.now();
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.ok(Date.now() - started < 15_000, 'stopped promptly');
+  assert.notEqual(code, 0);
+  assert.doesNotMatch(err, /\n\s+at /);
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount left');
+  assert.deepEqual(findProcesses('sleep', '30'), [], 'no process left');
+  assert.deepEqual(readdirSync(join(root, 'tmp')), [], 'no temp dir left');
+  // the store still works
+  ok('oci', ['build', '--root', root, context('after-interrupt', 'FROM busybox\nRUN true\n')]);
+});
+
+test('heredoc RUN forms: script, shebang, stdin to a command', () => {
+  const cf = [
+    'FROM busybox',
+    'RUN <<EOF',
+    'echo body $((1+2)) > /h1',
+    'EOF',
+    'RUN <<EOF',
+    '#!/bin/sh',
+    'echo shebang > /h2',
+    'EOF',
+    'RUN cat <<A > /h3 && cat <<B >> /h3',
+    'one',
+    'A',
+    'two',
+    'B',
+    'RUN ["sh", "-c", "echo exec > /h4"]',
+    '',
+  ].join('\n');
+  const { rootfs } = buildAndUnpack('oci', 'heredoc', cf);
+  assert.equal(readFileSync(join(rootfs, 'h1'), 'utf8'), 'body 3\n');
+  assert.equal(readFileSync(join(rootfs, 'h2'), 'utf8'), 'shebang\n');
+  assert.equal(readFileSync(join(rootfs, 'h3'), 'utf8'), 'one\ntwo\n');
+  assert.equal(readFileSync(join(rootfs, 'h4'), 'utf8'), 'exec\n');
+  assert.ok(!existsSync(join(rootfs, 'run/tsbuild-pipes')), 'script mount point left no trace');
+});
