@@ -11,8 +11,10 @@ export function reportError(e: unknown, debug: boolean): number {
   }
   const err = e as { code?: string; message?: string; stack?: string; path?: string };
   // Plain system errors users commonly cause (no permission on the store, disk full) get one line too.
-  if (err && typeof err.code === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'ENOENT'].includes(err.code)) {
+  if (err && typeof err.code === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'ENOENT', 'EDQUOT'].includes(err.code)) {
     process.stderr.write(`Error: ${err.message}\n`);
+    if (debug && err.stack) process.stderr.write(err.stack + '\n');
+    return 1;
   } else {
     process.stderr.write(`Error: internal error: ${err?.message ?? String(e)} (run with --debug for the stack trace)\n`);
   }

@@ -6,6 +6,7 @@ import { registerBuild } from './commands/build.js';
 import { registerImageCommands } from './commands/images.js';
 import { registerTransferCommands } from './commands/transfer.js';
 import { registerInfo } from './commands/info.js';
+import { registerRun } from './commands/run.js';
 import { registerLoginCommands } from './commands/login.js';
 import { VERSION } from './version.js';
 
@@ -17,6 +18,7 @@ program
   .description('Build OCI container images from Containerfiles, without a daemon.')
   .version(VERSION, '-v, --version')
   .addOption(new Option('--debug', 'print stack traces of internal errors'))
+  .enablePositionalOptions()
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride();
@@ -25,6 +27,7 @@ registerBuild(program);
 registerImageCommands(program);
 registerTransferCommands(program);
 registerInfo(program);
+registerRun(program);
 registerLoginCommands(program);
 program
   .command('version')

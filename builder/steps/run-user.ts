@@ -21,7 +21,7 @@ function records(text: string | undefined): string[][] {
     .map((l) => l.split(':'));
 }
 
-export async function resolveRunUser(spec: string | undefined, rootfs: RootfsReader, location: SourceLocation): Promise<RunUser> {
+export async function resolveRunUser(spec: string | undefined, rootfs: RootfsReader, location?: SourceLocation): Promise<RunUser> {
   const [user = '', group, ...extra] = (spec ?? '').split(':');
   if (extra.length > 0 || group === '') throw new UserError(`invalid USER ${JSON.stringify(spec)}: expected user[:group]`, { location });
   const passwd = records((await rootfs.readFile('/etc/passwd'))?.toString('utf8'));

@@ -1,0 +1,78 @@
+// `tsbuild run`: a stored image runs with its entrypoint, cmd, env, workdir and user, as root and
+// as an unprivileged user (rootless), and leaves no mount or process behind.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { TempDir, tsbuild, tsbuildOk, CLI } from '../helpers/cli.js';
+import { makeBusyboxImage, type BusyboxImage } from '../helpers/busybox-image.js';
+import { ensureTestUser, chownTree, TEST_USER } from '../helpers/native-rootfs.js';
+
+let tmp: TempDir;
+let root: string;
+let busybox: BusyboxImage;
+
+const CONTAINERFILE = [
+  'FROM busybox',
+  'ENV GREETING=hello',
+  'WORKDIR /srv',
+  'COPY --chown=app:app note.txt ./',
+  'USER app',
+  'ENTRYPOINT ["/bin/sh", "-c"]',
+  'CMD ["echo \\"$GREETING from $(id -un) in $(pwd): $(cat note.txt)\\""]',
+  '',
+].join('\n');
+
+before(() => {
+  tmp = new TempDir();
+  chmodSync(tmp.path, 0o755);
+  root = tmp.dir('store');
+  busybox = makeBusyboxImage();
+  chmodSync(busybox.dockerArchive, 0o644);
+  chmodSync(dirname(busybox.dockerArchive), 0o755);
+  tmp.file('ctx/Containerfile', CONTAINERFILE);
+  tmp.file('ctx/note.txt', 'a note');
+  tsbuildOk(['pull', '--root', root, `docker-archive:${busybox.dockerArchive}`]);
+  tsbuildOk(['build', '--root', root, '-t', 'runme', `${tmp.path}/ctx`]);
+});
+after(() => {
+  busybox?.cleanup();
+  tmp?.cleanup();
+});
+
+function mountCount(): number {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
+}
+
+test('run uses the image entrypoint, cmd, env, workdir and user; exit codes pass through', () => {
+  const before = mountCount();
+  const r = tsbuildOk(['run', '--root', root, 'runme']);
+  assert.equal(r.stdout, 'hello from app in /srv: a note\n');
+  const custom = tsbuild(['run', '--root', root, '-e', 'GREETING=bye', 'runme', 'echo "$GREETING"; exit 3']);
+  assert.equal(custom.stdout, 'bye\n');
+  assert.equal(custom.status, 3);
+  const asRoot = tsbuildOk(['run', '--rm', '--root', root, '--user', '0', '--entrypoint', '/bin/id', 'runme', '-u']);
+  assert.equal(asRoot.stdout, '0\n');
+  assert.equal(mountCount(), before, 'no mount left behind');
+});
+
+test('changes made by a container are discarded', () => {
+  tsbuildOk(['run', '--root', root, '--user', '0', 'runme', 'echo scribble > /srv/note.txt']);
+  assert.equal(tsbuildOk(['run', '--root', root, 'runme', 'cat /srv/note.txt']).stdout, 'a note');
+});
+
+test('rootless: an unprivileged user builds and runs with its own store', () => {
+  const user = ensureTestUser();
+  const userRoot = tmp.dir('user-store');
+  chownTree(userRoot, user.uid, user.gid);
+  chownTree(`${tmp.path}/ctx`, user.uid, user.gid);
+  const as = (args: string[]) => spawnSync('runuser', ['-u', TEST_USER, '--', process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 180_000 });
+  let r = as(['pull', '--root', userRoot, `docker-archive:${busybox.dockerArchive}`]);
+  assert.equal(r.status, 0, r.stderr);
+  r = as(['build', '--root', userRoot, '-t', 'runme', `${tmp.path}/ctx`]);
+  assert.equal(r.status, 0, r.stderr);
+  r = as(['run', '--root', userRoot, 'runme']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'hello from app in /srv: a note\n');
+});
