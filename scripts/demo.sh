@@ -12,6 +12,8 @@ sh fixtures/busybox/make-context.sh "$work/busybox" >/dev/null
 tsbuild build -q -t busybox "$work/busybox" >/dev/null
 echo "==> tsbuild build -t tsbuild-demo fixtures/demo"
 tsbuild build -t tsbuild-demo fixtures/demo
+echo "==> tsbuild run tsbuild-demo"
+tsbuild run tsbuild-demo
 echo "==> tsbuild images"
 tsbuild images
 echo "==> exporting with: tsbuild push tsbuild-demo docker-archive:$work/demo.tar"
