@@ -123,7 +123,7 @@ export class RootfsSource implements CopySource {
   }
 
   async readdir(rel: string): Promise<string[]> {
-    return (await this.reader.readdir('/' + rel)).sort();
+    return ((await this.reader.readdir('/' + rel)) ?? []).sort();
   }
 
   async content(rel: string): Promise<{ data: Buffer }> {

@@ -26,16 +26,6 @@ function contextSource(ctx: StepContext): ContextSource {
   return new ContextSource(ctx.solve.contextDir, m);
 }
 
-/** COPY --from lists directories of the other rootfs; a missing one reads as empty. */
-function treeReader(view: RootfsView) {
-  return {
-    resolve: (p: string, followLast?: boolean) => view.resolve(p, followLast),
-    lstat: (p: string) => view.lstat(p),
-    readFile: (p: string) => view.readFile(p),
-    readdir: async (p: string) => (await view.readdir(p)) ?? [],
-  };
-}
-
 /** `--from=` names a stage (by name or index) or an image. */
 async function fromSource(from: string, ins: CopyInstruction, ctx: StepContext): Promise<CopySource> {
   const stages = ctx.solve.plan.stages;
@@ -43,10 +33,10 @@ async function fromSource(from: string, ins: CopyInstruction, ctx: StepContext):
   const byName = stages.find((s) => s.name === lower && s.index < ctx.stageIndex);
   const byIndex = /^[0-9]+$/.test(from) && Number(from) < ctx.stageIndex ? stages[Number(from)] : undefined;
   const stage = byName ?? byIndex;
-  if (stage) return new RootfsSource(treeReader(await ctx.rootfs(await ctx.stageResult(stage.index))));
+  if (stage) return new RootfsSource(await ctx.rootfs(await ctx.stageResult(stage.index)));
   try {
     const img = await ctx.image(from);
-    return new RootfsSource(treeReader(new RootfsView(await ctx.solve.store.snapshots.ensure(img.layers))));
+    return new RootfsSource(new RootfsView(await ctx.solve.store.snapshots.ensure(img.layers)));
   } catch (e) {
     if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} --from=${from}: ${e.message}`, { location: ins.pos });
     throw e;

@@ -1,25 +1,11 @@
-// Local copy of the layer codec's entry type (cache/layers.ts is not written yet). Keep identical;
-// switch the import to '../../cache/layers.js' once it exists.
+// What COPY/ADD planning needs to know about the destination filesystem, as interfaces so unit
+// tests can fake it (cache/rootfs-view.ts implements them over snapshots). The entry types are the
+// layer codec's own.
+import type { ViewStat } from '../../cache/rootfs-view.js';
 
-export type LayerEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+export type { LayerEntry, LayerEntryType } from '../../cache/layers.js';
 
-export interface LayerEntry {
-  /** rootfs-relative, no leading or trailing '/' */
-  path: string;
-  type: LayerEntryType;
-  /** permission bits incl. setuid/setgid/sticky (0o7777) */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** seconds */
-  mtime: number;
-  size?: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  xattrs?: Record<string, Buffer>;
-  content?: { path: string } | { data: Buffer };
-}
+export type RootfsStat = ViewStat;
 
 /** The destination image's current filesystem, read-only (implemented by cache/). */
 export interface RootfsReader {
@@ -29,17 +15,8 @@ export interface RootfsReader {
   readFile(path: string): Promise<Buffer | undefined>;
 }
 
-export interface RootfsStat {
-  type: LayerEntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  linkname?: string;
-}
-
 /** A rootfs that can also be listed: what COPY --from needs from another stage's snapshot. */
 export interface RootfsTreeReader extends RootfsReader {
-  readdir(path: string): Promise<string[]>;
+  /** Names in a directory; undefined when it does not exist. */
+  readdir(path: string): Promise<string[] | undefined>;
 }
