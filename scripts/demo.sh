@@ -9,7 +9,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "==> building the busybox base image from busybox-static"
 sh fixtures/busybox/make-context.sh "$work/busybox" >/dev/null
-tsbuild build -q -t busybox "$work/busybox" >/dev/null
+# A fixed timestamp makes the base reproducible: the same image ID on every machine and run.
+tsbuild build -q --timestamp 1700000000 -t busybox "$work/busybox" >/dev/null
 echo "==> tsbuild build -t tsbuild-demo fixtures/demo"
 tsbuild build -t tsbuild-demo fixtures/demo
 echo "==> tsbuild run tsbuild-demo"
