@@ -53,6 +53,10 @@ export interface BuildOptions {
   network?: RunNetwork;
   /** Secrets for RUN --mount=type=secret, by id: read from a file or an environment variable. */
   secrets?: Record<string, SecretSource> | Map<string, SecretSource>;
+  /** Run every step instead of using the build cache (results are still cached for later builds). */
+  noCache?: boolean;
+  /** Stages (by name or index) whose steps always run. */
+  noCacheFilter?: string[];
 }
 
 export interface BuildResult {
@@ -158,6 +162,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     signal: opts.signal,
     steps: defaultSteps(),
     run: runOptions(opts),
+    cache: { lookup: !opts.noCache, noCacheStages: opts.noCacheFilter ?? [] },
   });
   const final = await solver.solve();
 
@@ -168,7 +173,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
   const image: ImageConfig = {
     ...final.image,
-    created: new Date(((opts.timestamp ?? opts.sourceDateEpoch) ?? Date.now() / 1000) * 1000).toISOString(),
+    // Without a fixed time, the image is as old as its newest step (cached steps keep their first
+    // run's time), so a fully cached rebuild yields the same image.
+    created: opts.timestamp !== undefined || opts.sourceDateEpoch !== undefined ? new Date((opts.timestamp ?? opts.sourceDateEpoch)! * 1000).toISOString() : (solver.lastCreated.get(plan.target.index) ?? new Date().toISOString()),
     config: { ...final.image.config, ...(Object.keys(labels).length > 0 ? { Labels: { ...(final.image.config.Labels ?? {}), ...labels } } : {}) },
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) },
     history: final.history,

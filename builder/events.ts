@@ -5,6 +5,8 @@ export type BuildEvent =
   | { type: 'stage-start'; stage: number; name?: string; base: string }
   | { type: 'step-start'; stage: number; stageName?: string; stageOrdinal: number; step: number; steps: number; instruction: string; line: number }
   | { type: 'step-done'; stage: number; step: number; durationMs: number; cached: boolean; layer?: { digest: string; size: number } }
+  /** Whether a step's result came from the build cache, and if not, what made it miss. */
+  | { type: 'step-cache'; stage: number; step: number; cached: boolean; key: string; reason?: string }
   | { type: 'output'; stage: number; step: number; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'warning'; message: string }
   | { type: 'image'; id: string; names: string[]; manifestDigest: string };

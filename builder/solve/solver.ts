@@ -5,6 +5,10 @@ import { UserError } from '../../oci/errors.js';
 import type { ImageConfig, Platform } from '../../oci/types.js';
 import type { Store } from '../../cache/store.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
+import { BuildCache, type CacheEntry } from '../../cache/build-cache.js';
+import { StatCache } from '../../cache/stat-cache.js';
+import { formatPlatform } from '../../oci/platform.js';
+import { ContextHasher } from '../context/hash.js';
 import { parseContainerfile, type Instruction } from '../containerfile/index.js';
 import type { EventSink } from '../events.js';
 import { StageArgs } from '../plan/args.js';
@@ -15,6 +19,15 @@ import type { RunOptions } from '../steps/run-options.js';
 import { resolveImage, type PullPolicy, type Puller, type ResolvedImage } from './base-image.js';
 import { createdBy, instructionLine } from './history.js';
 import { DEFAULT_PATH, type LayerRef, type StageState } from './stage-state.js';
+import { digestOf, explainMiss, rootInputs, stageResultKey, stepKey, type StepKey } from './cache-key.js';
+
+/** The build cache's switches: lookups are on by default; entries are always written. */
+export interface CacheOptions {
+  /** false: --no-cache (every step runs; results still go to the cache). */
+  lookup: boolean;
+  /** --no-cache-filter: stages (by name or index) whose steps always run. */
+  noCacheStages?: string[];
+}
 
 export interface SolveOptions {
   store: Store;
@@ -38,6 +51,8 @@ export interface SolveOptions {
   steps: FilesystemSteps;
   /** RUN settings (isolation, default network, secrets); defaults from defaultRunOptions(). */
   run?: RunOptions;
+  /** Build cache switches (default: lookups on). */
+  cache?: CacheOptions;
 }
 
 export interface StepContext {
@@ -53,6 +68,8 @@ export interface StepContext {
   rootfs(state: StageState): Promise<RootfsView>;
   /** Seconds for `created`/history. */
   created: string;
+  /** Result cache key of an earlier stage (what COPY --from / RUN --mount from= depend on). */
+  stageKey(index: number): Promise<string>;
 }
 
 export type FilesystemStep = (ins: Instruction, ctx: StepContext) => Promise<LayerRef | undefined>;
@@ -69,11 +86,19 @@ export class Solver {
   private readonly images = new Map<string, Promise<ResolvedImage>>();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly created: string;
+  private readonly cache: BuildCache;
+  private readonly hasher: ContextHasher;
+  /** Result key per stage (set when the stage finishes). */
+  private readonly stageKeys = new Map<number, string>();
+  /** History time of the newest step each stage ran or took from the cache. */
+  readonly lastCreated = new Map<number, string>();
 
   constructor(private readonly opts: SolveOptions) {
     this.limit = pLimit(Math.max(1, opts.jobs));
     const t = opts.timestamp ?? opts.sourceDateEpoch;
     this.created = new Date(t !== undefined ? t * 1000 : Date.now()).toISOString();
+    this.cache = new BuildCache(opts.store.root, opts.store.tmp);
+    this.hasher = new ContextHasher(opts.contextDir, opts.ignorePatterns, StatCache.forContext(opts.store.root, opts.contextDir, opts.store.tmp));
   }
 
   /** Build the target stage (and what it needs); returns its final state. */
@@ -81,6 +106,7 @@ export class Solver {
     // Start every needed stage at once; each waits for its own dependencies.
     const all = this.opts.plan.order.map((i) => this.stage(i));
     const settled = await Promise.allSettled(all);
+    await this.hasher.save();
     const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
     return this.stage(this.opts.plan.target.index);
@@ -112,22 +138,40 @@ export class Solver {
     return this.limit(() => this.executeStage(stage));
   }
 
-  private async initialState(stage: Stage): Promise<StageState> {
+  /** Result key of a stage (after it finished). */
+  private async stageKey(index: number): Promise<string> {
+    await this.stage(index);
+    const k = this.stageKeys.get(index);
+    if (!k) throw new Error(`stage ${index} finished without a cache key`);
+    return k;
+  }
+
+  private lookupEnabled(stage: Stage): boolean {
+    const c = this.opts.cache;
+    if (c && !c.lookup) return false;
+    const f = c?.noCacheStages ?? [];
+    return !f.some((n) => n.toLowerCase() === stage.name || n === String(stage.index));
+  }
+
+  private async initialState(stage: Stage): Promise<{ state: StageState; base: string }> {
     const o = this.opts;
     const platform = stage.platform ? parsePlatform(stage.platform) : o.platform;
     if (!platform) throw new UserError(`invalid platform "${stage.platform}": expected os/arch[/variant]`, { location: stage.from.pos });
     const args = new StageArgs(o.buildArgs, new Map([...platformArgs(platform), ...o.globalScope]), o.plan.escape);
     let base: ImageConfig;
     let layers: LayerRef[] = [];
+    let baseKey = 'scratch';
     if (stage.base.kind === 'scratch') {
       base = { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
     } else if (stage.base.kind === 'stage') {
       const parent = await this.stage(stage.base.stage);
+      baseKey = 'stage:' + (await this.stageKey(stage.base.stage));
       base = structuredClone(parent.image);
       base.history = structuredClone(parent.history);
       layers = [...parent.layers];
     } else {
       const img = await this.image(stage.base.ref, stage.from.pos);
+      baseKey = img.record.manifestDigest;
       base = structuredClone(img.config);
       layers = [...img.layers];
     }
@@ -137,12 +181,12 @@ export class Solver {
     const history = image.history ?? [];
     delete image.history;
     const state: StageState = { stage, platform, image, layers, history, args, declaredArgs: new Set(), escape: o.plan.escape, cmdSetInStage: false };
-    return state;
+    return { state, base: baseKey };
   }
 
   private async executeStage(stage: Stage): Promise<StageState> {
     const o = this.opts;
-    const state = await this.initialState(stage);
+    const { state, base } = await this.initialState(stage);
     const baseName = stage.base.kind === 'image' ? stage.base.ref : stage.base.kind === 'stage' ? `stage ${stage.base.stage}` : 'scratch';
     o.emit({ type: 'stage-start', stage: stage.index, name: stage.name, base: baseName });
 
@@ -156,38 +200,85 @@ export class Solver {
     }
     const steps = [...onbuild, ...stage.instructions];
     const total = steps.length + 1;
-    o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: 1, steps: total, instruction: instructionLine(stage.from), line: stage.from.pos.line });
+    const ordinal = o.plan.order.indexOf(stage.index) + 1;
+    o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: ordinal, step: 1, steps: total, instruction: instructionLine(stage.from), line: stage.from.pos.line });
     o.emit({ type: 'step-done', stage: stage.index, step: 1, durationMs: 0, cached: false });
 
+    // The chain of keys starts at the stage root: what the stage starts from and the layer-shaping options.
+    const root = rootInputs(base, { platform: formatPlatform(state.platform), format: o.format, timestamp: o.timestamp, sourceDateEpoch: o.sourceDateEpoch });
+    let parent = digestOf('stage-root', root);
+    const rootSlot = digestOf('stage-root-slot', { from: stage.from.original, stage: String(stage.index) });
+    const prevRoot = await this.cache.previousInputs(rootSlot);
+    // Why the first step would miss when nothing is recorded on this root: the base moved.
+    let chainReason: string | undefined = prevRoot && digestOf('stage-root', prevRoot) !== parent ? explainMiss(prevRoot, root) : undefined;
+    if (!prevRoot || chainReason) await this.cache.recordInputs(rootSlot, root);
+    const lookup = this.lookupEnabled(stage);
     for (let i = 0; i < steps.length; i++) {
       if (o.signal?.aborted) throw new UserError('build interrupted');
       const ins = steps[i];
       const stepNo = i + 2;
       const started = Date.now();
-      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: o.plan.order.indexOf(stage.index) + 1, step: stepNo, steps: total, instruction: instructionLine(ins), line: ins.pos.line });
-      const layer = await this.executeStep(ins, state, stepNo);
-      o.emit({ type: 'step-done', stage: stage.index, step: stepNo, durationMs: Date.now() - started, cached: false, layer: layer ? { digest: layer.digest, size: layer.size } : undefined });
+      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: ordinal, step: stepNo, steps: total, instruction: instructionLine(ins), line: ins.pos.line });
+      const r = await this.executeStep(ins, state, stepNo, parent, lookup, chainReason);
+      parent = r.key;
+      // After a miss, later steps miss because of it: say so once, then "previous step changed".
+      chainReason = r.cached ? undefined : r.reason === 'not in cache' ? r.reason : 'previous step changed';
+      o.emit({ type: 'step-done', stage: stage.index, step: stepNo, durationMs: Date.now() - started, cached: r.cached, layer: r.layer ? { digest: r.layer.digest, size: r.layer.size } : undefined });
     }
+    this.stageKeys.set(stage.index, stageResultKey(parent, state));
     return state;
   }
 
-  private async executeStep(ins: Instruction, state: StageState, step: number): Promise<LayerRef | undefined> {
+  private async executeStep(ins: Instruction, state: StageState, step: number, parent: string, lookup: boolean, chainReason: string | undefined): Promise<{ key: string; cached: boolean; layer?: LayerRef; reason?: string }> {
     const o = this.opts;
     if (ins.kind === 'FROM') throw new UserError('FROM inside a stage', { location: ins.pos });
-    let layer: LayerRef | undefined;
-    if (isMetadataInstruction(ins)) {
-      applyMetadata(ins, state);
-      if (ins.kind === 'WORKDIR') layer = await o.steps.WORKDIR(ins, this.context(state, step));
-    } else if (ins.kind === 'COPY' || ins.kind === 'ADD' || ins.kind === 'RUN') {
-      layer = await o.steps[ins.kind](ins, this.context(state, step));
-    } else {
+    const metadata = isMetadataInstruction(ins);
+    if (!metadata && ins.kind !== 'COPY' && ins.kind !== 'ADD' && ins.kind !== 'RUN') {
       throw new UserError(`${(ins as Instruction).kind} is not supported`, { location: (ins as Instruction).pos });
     }
+    // Metadata is applied before keying: the config it produces (expansions included) is its key.
+    if (metadata) applyMetadata(ins, state);
+    const ctx = this.context(state, step);
+    const k: StepKey = await stepKey(ins, state, parent, { step: ctx, hasher: this.hasher, stageKey: (i) => this.stageKey(i) });
+
+    let entry: CacheEntry | undefined;
+    if (lookup && !k.uncacheable) {
+      entry = await this.cache.get(k.key);
+      // A hit is only usable while its layer blob is still in the store (prune may have taken it).
+      if (entry?.layer && !(await o.store.blobs.has(entry.layer.digest))) entry = undefined;
+    }
+    let layer: LayerRef | undefined;
+    let created = this.created;
+    let reason: string | undefined;
+    if (entry) {
+      o.emit({ type: 'step-cache', stage: state.stage.index, step, cached: true, key: k.key });
+      layer = entry.layer;
+      created = entry.created;
+    } else {
+      reason = k.uncacheable ?? (!lookup ? (o.cache && !o.cache.lookup ? '--no-cache' : '--no-cache-filter') : await this.missReason(parent, k, chainReason));
+      o.emit({ type: 'step-cache', stage: state.stage.index, step, cached: false, key: k.key, reason });
+      if (ins.kind === 'WORKDIR') layer = await o.steps.WORKDIR(ins, ctx);
+      else if (!metadata) layer = await o.steps[ins.kind as 'COPY' | 'ADD' | 'RUN'](ins, ctx);
+      if (!k.uncacheable) {
+        await this.cache.put({ version: 1, key: k.key, ...(layer ? { layer: { diffID: layer.diffID, digest: layer.digest, size: layer.size, mediaType: layer.mediaType } } : {}), created, instruction: ins.original });
+        await this.cache.recordInputs(parent, k.inputs);
+      }
+    }
     // ARG leaves no history entry (BuildKit records build args on the RUN lines that see them).
-    if (ins.kind === 'ARG') return undefined;
-    if (layer) state.layers.push(layer);
-    state.history.push({ created: this.created, created_by: createdBy(ins, state), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
-    return layer;
+    if (ins.kind !== 'ARG') {
+      if (layer) state.layers.push(layer);
+      state.history.push({ created, created_by: createdBy(ins, state), comment: 'buildkit.dockerfile.v0', ...(layer ? {} : { empty_layer: true }) });
+      const last = this.lastCreated.get(state.stage.index);
+      if (!last || last < created) this.lastCreated.set(state.stage.index, created);
+    }
+    return { key: k.key, cached: entry !== undefined, layer, reason };
+  }
+
+  /** What made a step miss: compared with the inputs of the last step built on the same parent. */
+  private async missReason(parent: string, k: StepKey, chainReason: string | undefined): Promise<string> {
+    const prev = await this.cache.previousInputs(parent);
+    if (prev && digestOf(parent, prev) === k.key) return 'cache entry or its layer was pruned';
+    return explainMiss(prev, k.inputs) ?? chainReason ?? 'not in cache';
   }
 
   private context(state: StageState, step: number): StepContext {
@@ -200,6 +291,7 @@ export class Solver {
       image: (ref) => this.image(ref),
       rootfs: async (s) => new RootfsView(await this.opts.store.snapshots.ensure(s.layers)),
       created: this.created,
+      stageKey: (i) => this.stageKey(i),
     };
   }
 }

@@ -43,9 +43,8 @@ async function fromSource(from: string, ins: CopyInstruction, ctx: StepContext):
   }
 }
 
-export async function copyStep(ins: Instruction, ctx: StepContext): Promise<LayerRef | undefined> {
-  if (ins.kind !== 'COPY' && ins.kind !== 'ADD') throw new Error(`copyStep got ${ins.kind}`);
-  const state = ctx.state;
+/** The instruction's words expanded into a copy request (also what the step's cache key hashes). */
+export function copyRequest(ins: CopyInstruction, state: StepContext['state']) {
   const lookup = expansionLookup(state);
   const word = (w: string) => expandWord(w, lookup, state.escape);
   const flag = (name: string) => {
@@ -64,7 +63,13 @@ export async function copyStep(ins: Instruction, ctx: StepContext): Promise<Laye
     heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, lookup, state.escape) : h.content })),
     location: ins.pos,
   };
-  const from = flag('from');
+  return { req, from: flag('from'), checksum: flag('checksum'), keepGitDir: flagValue(ins, 'keep-git-dir') !== undefined };
+}
+
+export async function copyStep(ins: Instruction, ctx: StepContext): Promise<LayerRef | undefined> {
+  if (ins.kind !== 'COPY' && ins.kind !== 'ADD') throw new Error(`copyStep got ${ins.kind}`);
+  const state = ctx.state;
+  const { req, from, checksum, keepGitDir } = copyRequest(ins, state);
   const dest = await ctx.rootfs(state);
   const now = stepNow(ctx);
   let entries;
@@ -73,7 +78,7 @@ export async function copyStep(ins: Instruction, ctx: StepContext): Promise<Laye
     entries = await planCopy(req, src, dest, { now });
   } else {
     if (from !== undefined) throw new UserError('ADD does not support --from; use COPY --from', { location: ins.pos });
-    entries = await planAdd({ ...req, checksum: flag('checksum'), keepGitDir: flagValue(ins, 'keep-git-dir') !== undefined }, contextSource(ctx), dest, { now, tmpDir: ctx.solve.store.tmp, signal: ctx.solve.signal });
+    entries = await planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, tmpDir: ctx.solve.store.tmp, signal: ctx.solve.signal });
   }
   return commitEntries(entries, ctx);
 }

@@ -36,6 +36,9 @@ interface BuildFlags extends RegistryFlags {
   isolation?: string;
   network?: string;
   secret: string[];
+  cache: boolean;
+  /** --no-cache-filter (commander names a --no-* option after what follows --no-). */
+  cacheFilter: string[];
 }
 
 export function registerBuild(program: Command): void {
@@ -62,6 +65,8 @@ export function registerBuild(program: Command): void {
     .addOption(new Option('--isolation <type>', 'RUN isolation: oci (root default), rootless (default for other users) or chroot; default also from $TSBUILD_ISOLATION').choices(['oci', 'rootless', 'chroot']))
     .addOption(new Option('--network <mode>', 'RUN network: host (default), private (own namespace, loopback only) or none').choices(['host', 'private', 'none', 'default']))
     .option('--secret <spec>', 'secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
+    .option('--no-cache', 'run every step instead of using the build cache (results are still cached)')
+    .option('--no-cache-filter <stage>', 'run every step of this stage, by name or index (repeatable)', collect, [])
     .option('--digestfile <file>', 'write the manifest digest (of the first push, with --push) to this file')
     .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
   rootOption(registryOptions(cmd));
@@ -101,6 +106,8 @@ export function registerBuild(program: Command): void {
           throw new UserError((e as Error).message);
         }
       })),
+      noCache: !flags.cache,
+      noCacheFilter: flags.cacheFilter,
       onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
     });
     if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);

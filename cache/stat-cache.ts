@@ -1,0 +1,103 @@
+// Persistent stat cache for build-context hashing: (path, size, mtime, ctime, inode) → content digest,
+// one file per context directory under <root>/cache/stat/. An unchanged context is then verified with
+// lstat alone; a file is read only when one of those fields moved.
+//
+// Racy entries: a file modified in the same timestamp tick as it was hashed could change again without
+// its mtime/ctime moving. Linux file times come from a coarse clock (≤ 10 ms ticks), so an entry is only
+// remembered when the file's times are at least RACY_MS older than the moment its contents were read;
+// a younger file is simply re-read next time.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './fsutil.js';
+
+const RACY_MS = 100n;
+const VERSION = 1;
+
+/** [size, mtimeNs, ctimeNs, ino, digest] — compact, since a context may have tens of thousands. */
+type Row = [string, string, string, string, string];
+
+interface StatFile {
+  version: number;
+  dir: string;
+  entries: Record<string, Row>;
+}
+
+export class StatCache {
+  private entries = new Map<string, Row>();
+  private dirty = false;
+  private loaded?: Promise<void>;
+  /** Files hashed this run, reads saved: for tests and benchmarks. */
+  readonly counters = { hits: 0, reads: 0 };
+
+  constructor(
+    /** <root>/cache/stat/<id>.json */
+    private readonly file: string,
+    private readonly contextDir: string,
+    private readonly tmpDir: string,
+  ) {}
+
+  static forContext(storeRoot: string, contextDir: string, tmpDir: string): StatCache {
+    const id = createHash('sha256').update(contextDir).digest('hex').slice(0, 32);
+    return new StatCache(join(storeRoot, 'cache', 'stat', `${id}.json`), contextDir, tmpDir);
+  }
+
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      try {
+        const f = JSON.parse(await fsp.readFile(this.file, 'utf8')) as StatFile;
+        if (f.version === VERSION && f.dir === this.contextDir && f.entries && typeof f.entries === 'object') {
+          this.entries = new Map(Object.entries(f.entries));
+        }
+      } catch {
+        // Missing or unreadable: start empty (it is only a cache).
+      }
+    })();
+    return this.loaded;
+  }
+
+  /** sha256 digest of a regular file's contents, from the cache when its stat is unchanged. */
+  async digest(rel: string, st: BigIntStats): Promise<string> {
+    await this.load();
+    const row = this.entries.get(rel);
+    const size = String(st.size);
+    const mtime = String(st.mtimeNs);
+    const ctime = String(st.ctimeNs);
+    const ino = String(st.ino);
+    if (row && row[0] === size && row[1] === mtime && row[2] === ctime && row[3] === ino) {
+      this.counters.hits++;
+      return row[4];
+    }
+    const readStart = BigInt(Date.now()) * 1_000_000n;
+    const digest = await hashFile(join(this.contextDir, rel));
+    this.counters.reads++;
+    const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+    if (newest + RACY_MS * 1_000_000n <= readStart) {
+      this.entries.set(rel, [size, mtime, ctime, ino, digest]);
+      this.dirty = true;
+    } else if (row) {
+      this.entries.delete(rel);
+      this.dirty = true;
+    }
+    return digest;
+  }
+
+  /** Write the cache back (atomically) when something changed. Failures are ignored: it is a cache. */
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const f: StatFile = { version: VERSION, dir: this.contextDir, entries: Object.fromEntries(this.entries) };
+    try {
+      await fsp.mkdir(join(this.file, '..'), { recursive: true });
+      await writeFileAtomic(this.file, JSON.stringify(f), this.tmpDir);
+    } catch {
+      // best effort
+    }
+  }
+}
+
+export async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return 'sha256:' + h.digest('hex');
+}
