@@ -24,9 +24,18 @@ export function parseHeredocOperator(word: string): HeredocOperator | null {
   if (!m) return null;
   const rest = m[3]!;
   if (rest === '') return null;
-  const words = lex(rest, noVars, { escape: '\\', skipUnsetEnv: true }).words;
+  let words: string[];
+  let rawWords: string[];
+  try {
+    words = lex(rest, noVars, { escape: '\\', skipUnsetEnv: true }).words;
+    rawWords = lex(rest, noVars, { escape: '\\', skipUnsetEnv: true, rawQuotes: true }).words;
+  } catch (e) {
+    // A word that does not lex (`<<a'b`, `<<${!x}`) is not a heredoc operator, as for whole lines
+    // below; letting LexError out made COPY/RUN throw an unpositioned internal error (found by fuzzing).
+    if (e instanceof LexError) return null;
+    throw e;
+  }
   if (words.length !== 1) return null;
-  const rawWords = lex(rest, noVars, { escape: '\\', skipUnsetEnv: true, rawQuotes: true }).words;
   const quotes = (s: string) => (s.match(/['"]/g) ?? []).length;
   const op: HeredocOperator = {
     name: words[0]!,

@@ -4,6 +4,7 @@
 //   build arg, else the global value of X;
 // - ENV of the same name wins over ARG when expanding;
 // - build args nobody declares draw a warning, and never reach the image.
+import type { SourceLocation } from '../../oci/errors.js';
 import type { Instruction } from '../containerfile/index.js';
 import { expandWord } from '../containerfile/index.js';
 import { PROXY_ARGS } from './platform.js';
@@ -15,7 +16,7 @@ export function globalArgScope(declared: ArgInstruction[], buildArgs: Map<string
   for (const ins of declared) {
     for (const a of ins.args) {
       if (buildArgs.has(a.name)) scope.set(a.name, buildArgs.get(a.name)!);
-      else if (a.default !== undefined) scope.set(a.name, expandWord(a.default, (n) => scope.get(n), escape));
+      else if (a.default !== undefined) scope.set(a.name, expandWord(a.default, (n) => scope.get(n), escape, ins.pos));
       // Declared without a default and without a build arg: stays unset (but remembered as declared).
     }
   }
@@ -36,11 +37,11 @@ export class StageArgs {
   }
 
   /** Execute `ARG name[=default]`; `env` is consulted when expanding the default. */
-  declare(name: string, defaultValue: string | undefined, env: Map<string, string>): void {
+  declare(name: string, defaultValue: string | undefined, env: Map<string, string>, location?: SourceLocation): void {
     if (this.buildArgs.has(name)) {
       this.values.set(name, this.buildArgs.get(name)!);
     } else if (defaultValue !== undefined) {
-      this.values.set(name, expandWord(defaultValue, (n) => env.get(n) ?? this.values.get(n), this.escape));
+      this.values.set(name, expandWord(defaultValue, (n) => env.get(n) ?? this.values.get(n), this.escape, location));
     } else if (this.globals.has(name)) {
       this.values.set(name, this.globals.get(name)!);
     } else {

@@ -101,13 +101,13 @@ export function planStages(parsed: ParsedContainerfile, opts: PlanOptions): Stag
       if (!/^[a-z][a-z0-9-_.]*$/.test(s.name)) throw new UserError(`invalid stage name "${s.name}": must start with a letter and contain only letters, digits, '-', '_' and '.'`, { location: s.from.pos });
     }
     // Resolve the base against stages defined *before* this one (Docker's rule).
-    const image = expandWord(s.from.image, lookup, parsed.directives.escape);
+    const image = expandWord(s.from.image, lookup, parsed.directives.escape, s.from.pos);
     if (image === '') throw new UserError(`FROM names an empty image after expanding "${s.from.image}"`, { location: s.from.pos });
     const ref = image.toLowerCase();
     if (ref === 'scratch') s.base = { kind: 'scratch' };
     else if (byName.has(ref)) s.base = { kind: 'stage', stage: byName.get(ref)! };
     else s.base = { kind: 'image', ref: image };
-    if (s.platform !== undefined) s.platform = expandWord(s.platform, lookup, parsed.directives.escape);
+    if (s.platform !== undefined) s.platform = expandWord(s.platform, lookup, parsed.directives.escape, s.from.pos);
     if (s.name) byName.set(s.name, s.index);
   }
 
@@ -117,7 +117,7 @@ export function planStages(parsed: ParsedContainerfile, opts: PlanOptions): Stag
       const refs: string[] = [];
       if (ins.kind === 'COPY' || ins.kind === 'ADD') {
         const from = flagValue(ins, 'from');
-        if (from !== undefined) refs.push(expandWord(from, lookup, parsed.directives.escape));
+        if (from !== undefined) refs.push(expandWord(from, lookup, parsed.directives.escape, ins.pos));
       }
       if (ins.kind === 'RUN') refs.push(...mountFromValues(ins));
       for (const r of refs) {

@@ -91,7 +91,8 @@ export class ContextSource implements CopySource {
       return await lstat(this.abs(rel));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      // ENAMETOOLONG: a name no file can have is simply not in the context (found by fuzzing).
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
       throw e;
     }
   }

@@ -46,7 +46,7 @@ async function fromSource(from: string, ins: CopyInstruction, ctx: StepContext):
 /** The instruction's words expanded into a copy request (also what the step's cache key hashes). */
 export function copyRequest(ins: CopyInstruction, state: StepContext['state']) {
   const lookup = expansionLookup(state);
-  const word = (w: string) => expandWord(w, lookup, state.escape);
+  const word = (w: string) => expandWord(w, lookup, state.escape, ins.pos);
   const flag = (name: string) => {
     const v = flagValue(ins, name);
     return v === undefined ? undefined : word(v);

@@ -44,6 +44,10 @@ export interface PlanOptions {
 export async function beginCopy(req: CopyRequest, verb: 'COPY' | 'ADD', dest: RootfsReader, popts: PlanOptions = {}) {
   const location = req.location;
   if (req.parents) fail({ location }, `${verb} --parents is not supported`);
+  // A NUL cannot be in a path: without this check Node's fs throws a TypeError (found by fuzzing).
+  for (const p of [...req.sources, req.dest, ...(req.heredocs ?? []).map((h) => h.name)]) {
+    if (p.includes('\0')) fail({ location }, `${verb} failed: path ${JSON.stringify(p)} contains a NUL character`);
+  }
   const mode = parseChmod(req.chmod, location);
   const owner = req.chown !== undefined ? await resolveOwner(req.chown, dest, location) : undefined;
   const opts: CopyOptions = { verb, location, owner, mode, exclude: excludeMatcher(req.exclude, { verb, location }) };

@@ -50,7 +50,7 @@ export function applyMetadata(ins: MetadataInstruction, state: StageState): void
   const cfg = state.image.config;
   const lookup = expansionLookup(state);
   const esc = state.escape;
-  const word = (w: string) => expandWord(w, lookup, esc);
+  const word = (w: string) => expandWord(w, lookup, esc, ins.pos);
   switch (ins.kind) {
     case 'ENV':
       // All pairs of one ENV see the values from before it (Docker expands the whole line first).
@@ -62,7 +62,7 @@ export function applyMetadata(ins: MetadataInstruction, state: StageState): void
     case 'ARG':
       for (const a of ins.args) {
         state.declaredArgs.add(a.name);
-        state.args.declare(a.name, a.default, envMap(cfg));
+        state.args.declare(a.name, a.default, envMap(cfg), ins.pos);
       }
       return;
     case 'LABEL':
@@ -75,7 +75,7 @@ export function applyMetadata(ins: MetadataInstruction, state: StageState): void
       return;
     case 'EXPOSE':
       cfg.ExposedPorts = cfg.ExposedPorts ?? {};
-      for (const p of ins.ports.flatMap((w) => expandWords(w, lookup, esc))) for (const port of exposedPorts(p, ins)) cfg.ExposedPorts[port] = {};
+      for (const p of ins.ports.flatMap((w) => expandWords(w, lookup, esc, ins.pos))) for (const port of exposedPorts(p, ins)) cfg.ExposedPorts[port] = {};
       return;
     case 'VOLUME':
       cfg.Volumes = cfg.Volumes ?? {};
@@ -127,7 +127,7 @@ export function applyMetadata(ins: MetadataInstruction, state: StageState): void
       const dur = (name: string) => {
         const v = flagValue(ins, name);
         if (v === undefined) return undefined;
-        const ns = parseDuration(v);
+        const ns = parseDuration(v, ins.pos);
         if (ns !== 0 && ns < 1_000_000) throw new UserError(`--${name} cannot be less than 1ms`, { location: ins.pos });
         return ns;
       };

@@ -15,7 +15,7 @@ export interface RunFlags {
 
 export function parseRunFlags(ins: RunInstruction, state: StageState): RunFlags {
   const lookup = expansionLookup(state);
-  const word = (w: string | null) => expandWord(w ?? '', lookup, state.escape);
+  const word = (w: string | null) => expandWord(w ?? '', lookup, state.escape, ins.pos);
   const out: RunFlags = { mounts: [] };
   for (const f of ins.flags) {
     const v = word(f.value);
