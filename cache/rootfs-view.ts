@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { UserError } from '../oci/errors.js';
 import type { LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
+import { usernsRanges } from './userns.js';
 
 export interface ViewStat {
   type: LayerEntryType;
@@ -20,6 +21,20 @@ export interface ViewStat {
 const MAX_SYMLINKS = 40; // as Linux' MAXSYMLINKS
 
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+/**
+ * Rootless with subordinate ids, snapshots are unpacked in a user namespace (cache/userns.ts), so
+ * their host owners are shifted: container 0 = this user, 1.. = the range. Steps reading owners
+ * from the view (COPY's existing parent directories, COPY --from) need the container ids back, or
+ * they write host ids into the next layer (which then cannot even be unpacked).
+ */
+function containerIds(uid: number, gid: number): { uid: number; gid: number } {
+  const r = usernsRanges();
+  if (!r) return { uid, gid };
+  const back = (id: number, own: number, range: { start: number; count: number }) =>
+    id === own ? 0 : id >= range.start && id < range.start + range.count ? id - range.start + 1 : 65534;
+  return { uid: back(uid, process.getuid!(), r.uid), gid: back(gid, process.getgid!(), r.gid) };
+}
 
 async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
   try {
@@ -75,7 +90,7 @@ export class RootfsView {
     const st = hit.st;
     const type: LayerEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink'
       : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'fifo';
-    const out: ViewStat = { type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000 };
+    const out: ViewStat = { type, mode: st.mode & 0o7777, ...containerIds(st.uid, st.gid), size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000 };
     if (type === 'symlink') out.linkname = await fsp.readlink(hit.host);
     return out;
   }
