@@ -8,6 +8,7 @@ import { registerTransferCommands } from './commands/transfer.js';
 import { registerInfo } from './commands/info.js';
 import { registerRun } from './commands/run.js';
 import { registerLoginCommands } from './commands/login.js';
+import { registerS2I } from './commands/s2i.js';
 import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
@@ -29,6 +30,7 @@ registerTransferCommands(program);
 registerInfo(program);
 registerRun(program);
 registerLoginCommands(program);
+registerS2I(program);
 program
   .command('version')
   .description('print the version')

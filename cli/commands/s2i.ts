@@ -1,0 +1,130 @@
+// `tsbuild s2i build SOURCE BUILDER [TAG]` and `tsbuild s2i usage BUILDER`: S2I's flags, a thin
+// client of builder/s2i. Progress on stderr; the image ID (or the generated file) on stdout.
+import { Option, type Command } from 'commander';
+import { s2iBuild, s2iUsage, type PullPolicyS2I, type S2IEvent } from '../../builder/s2i/index.js';
+import type { Isolation } from '../../native/index.js';
+import { plainProgress } from '../progress.js';
+import { interruptSignal } from '../signals.js';
+import { collect, rootOption, storeFor } from './common.js';
+import { storePuller } from './puller.js';
+import { registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
+
+interface S2IFlags extends RegistryFlags {
+  root?: string;
+  env: string[];
+  environmentFile?: string;
+  scriptsUrl?: string;
+  destination?: string;
+  contextDir?: string;
+  ref?: string;
+  incremental?: boolean;
+  assembleUser?: string;
+  allowedUids?: string;
+  asDockerfile?: string;
+  exclude?: string;
+  copy?: boolean;
+  keepSymlinks?: boolean;
+  ignoreSubmodules?: boolean;
+  pullPolicy: string;
+  isolation?: string;
+  quiet?: boolean;
+}
+
+function pullPolicyOption(): Option {
+  return new Option('-p, --pull-policy <policy>', 'when to pull the builder: always, never or if-not-present').choices(['always', 'never', 'if-not-present']).default('if-not-present');
+}
+
+function isolationOption(): Option {
+  return new Option('--isolation <type>', 'isolation of the scripts: oci (root default), rootless (default for other users) or chroot').choices(['oci', 'rootless', 'chroot']);
+}
+
+export function registerS2I(program: Command): void {
+  const s2i = program.command('s2i').description('build application images from source with an S2I builder image (OpenShift Source-to-Image)');
+
+  const build = s2i
+    .command('build')
+    .description('build SOURCE (directory, git repository or URL) with BUILDER into an image')
+    .argument('<source>', 'local directory (copied as it is), local git repository, or git URL (#ref allowed)')
+    .argument('<builder>', 'S2I builder image')
+    .argument('[tag]', 'name of the output image')
+    .option('-e, --env <name=value>', 'environment variable for the scripts and the image (repeatable)', collect, [])
+    .option('-E, --environment-file <file>', 'file of NAME=VALUE lines (after .s2i/environment and -e)')
+    .option('-s, --scripts-url <url>', 'where to find the S2I scripts: image:///dir, file://dir or http(s)://host/dir')
+    .option('-d, --destination <dir>', 'where sources, scripts and artifacts go in the builder (default: label, else /tmp)')
+    .option('--context-dir <dir>', 'build only this sub-directory of the source')
+    .option('-r, --ref <ref>', 'git ref (branch, tag or commit) to check out; wins over a #ref in the URL')
+    .option('--incremental', 'reuse artifacts (save-artifacts) of the previous image of TAG')
+    .option('--assemble-user <user>', 'user to run assemble as (default: label io.openshift.s2i.assemble-user, else the builder USER)')
+    .option('-u, --allowed-uids <ranges>', 'refuse builders whose user is not a numeric uid in these ranges (e.g. 1-, 1000-2000)')
+    .option('--as-dockerfile <path>', 'write a Containerfile and its upload/ context to PATH instead of building')
+    .option('--exclude <regex>', 'source paths to leave out ("" for none)', '(^|/)\\.git(/|$)')
+    .option('-c, --copy', 'copy a local git repository as a directory, even with --ref')
+    .option('--keep-symlinks', 'copy symlinks of a local directory as links instead of following them')
+    .option('--ignore-submodules', 'do not check out git submodules')
+    .addOption(pullPolicyOption())
+    .addOption(isolationOption())
+    .option('-q, --quiet', 'print only the image ID (and warnings)');
+  rootOption(registryOptions(build));
+  build.action(async (source: string, builder: string, tag: string | undefined, flags: S2IFlags) => {
+    const store = await storeFor(flags);
+    const progress = plainProgress({ quiet: Boolean(flags.quiet) });
+    const onEvent = (ev: S2IEvent) => {
+      if (ev.type === 's2i') {
+        if (!flags.quiet) process.stderr.write(`---> ${ev.message}\n`);
+      } else progress(ev);
+    };
+    const result = await s2iBuild({
+      source,
+      builder,
+      ...(tag ? { tag } : {}),
+      env: flags.env,
+      ...(flags.environmentFile ? { environmentFile: flags.environmentFile } : {}),
+      ...(flags.scriptsUrl ? { scriptsUrl: flags.scriptsUrl } : {}),
+      ...(flags.destination ? { destination: flags.destination } : {}),
+      ...(flags.contextDir ? { contextDir: flags.contextDir } : {}),
+      ...(flags.ref ? { ref: flags.ref } : {}),
+      incremental: Boolean(flags.incremental),
+      ...(flags.assembleUser ? { assembleUser: flags.assembleUser } : {}),
+      ...(flags.allowedUids ? { allowedUids: flags.allowedUids } : {}),
+      ...(flags.asDockerfile ? { asDockerfile: flags.asDockerfile } : {}),
+      exclude: flags.exclude ?? '(^|/)\\.git(/|$)',
+      copy: Boolean(flags.copy),
+      keepSymlinks: Boolean(flags.keepSymlinks),
+      ignoreSubmodules: Boolean(flags.ignoreSubmodules),
+      pullPolicy: flags.pullPolicy as PullPolicyS2I,
+      store,
+      puller: storePuller({ registry: toRegistryOptions(flags) }),
+      ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
+      signal: interruptSignal(),
+      onEvent,
+    });
+    if (result.dockerfile) process.stdout.write(`Application dockerfile generated in ${result.dockerfile}\n`);
+    else process.stdout.write(result.id + '\n');
+  });
+
+  const usage = s2i
+    .command('usage')
+    .description("print the builder's usage text (runs its usage script)")
+    .argument('<builder>', 'S2I builder image')
+    .option('-s, --scripts-url <url>', 'where to find the usage script')
+    .option('-d, --destination <dir>', 'destination directory in the builder')
+    .option('--assemble-user <user>', 'user to run usage as')
+    .addOption(pullPolicyOption())
+    .addOption(isolationOption());
+  rootOption(registryOptions(usage));
+  usage.action(async (builder: string, flags: S2IFlags) => {
+    const store = await storeFor(flags);
+    await s2iUsage({
+      builder,
+      ...(flags.scriptsUrl ? { scriptsUrl: flags.scriptsUrl } : {}),
+      ...(flags.destination ? { destination: flags.destination } : {}),
+      ...(flags.assembleUser ? { assembleUser: flags.assembleUser } : {}),
+      pullPolicy: flags.pullPolicy as PullPolicyS2I,
+      store,
+      puller: storePuller({ registry: toRegistryOptions(flags) }),
+      ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
+      signal: interruptSignal(),
+      onOutput: (stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text.endsWith('\n') ? text : text + '\n'),
+    });
+  });
+}
