@@ -13,7 +13,6 @@ import { openDestination, openSource, type OpenContext } from './open.js';
 import { storeDestination, storeSource } from './store-transport.js';
 import { parseTransportReference } from './transport-ref.js';
 import type { ImageDestination, TransportReference } from './transport.js';
-import { PassThrough } from 'node:stream';
 
 export interface TransferOptions {
   platform?: Platform;
@@ -120,42 +119,13 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
     if (e instanceof UserError) throw e;
     throw new UserError(`invalid destination "${destination}"`);
   }
-  const dest = drainUnread(await openDestination(ref, openContext(store, opts)));
+  const dest = await openDestination(ref, openContext(store, opts));
   try {
     const result = await copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: opts.onProgress ? (ev) => opts.onProgress!(progressLine(ev)) : undefined });
     return { manifestDigest: result.manifestDigest };
   } finally {
     await dest.close();
   }
-}
-
-/**
- * A destination may finish a blob without reading it (the registry mounted it from a sibling
- * repository, or already had it) and destroy the stream it was given. copyImage's verifying
- * pipeline then fails with "Premature close" although the blob is safely there (seen as pull,
- * then push, in one process: `build --push`). Until copyImage tolerates that, give the destination
- * its own stream and read whatever it left, so the pipeline (and its digest check) completes.
- * The unread rest comes from the local store: cheap.
- */
-function drainUnread(dest: ImageDestination): ImageDestination {
-  return {
-    reference: dest.reference,
-    supportedManifestTypes: dest.supportedManifestTypes,
-    wantsUncompressedLayers: dest.wantsUncompressedLayers,
-    hasBlob: (desc) => dest.hasBlob(desc),
-    putBlob: async (desc, content) => {
-      const own = new PassThrough();
-      content.pipe(own);
-      await dest.putBlob(desc, own);
-      if (!content.readableEnded) {
-        content.unpipe(own);
-        content.resume();
-      }
-    },
-    putManifest: (m) => dest.putManifest(m),
-    commit: () => dest.commit(),
-    close: () => dest.close(),
-  };
 }
 
 // ---------------------------------------------------------------- login / logout

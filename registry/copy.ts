@@ -99,6 +99,13 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
   });
   // Wait for both sides to settle, so the destination has removed its temp file before we return.
   const settled = await Promise.allSettled([feeding, putting]);
+  const [fed, put] = settled;
+  if (put.status === 'fulfilled' && fed.status === 'rejected' && (fed.reason as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    // The destination finished without reading it all (a registry mounted the blob from a sibling
+    // repository, or found it already there): the blob is in place, so this is success.
+    input.destroy();
+    return target.size >= 0 ? target.size : last.bytes;
+  }
   const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (errors.length > 0) {
     const e = errors.find((x) => x instanceof UserError) ?? errors[0];
