@@ -7,6 +7,8 @@ export type BuildEvent =
   | { type: 'step-done'; stage: number; step: number; durationMs: number; cached: boolean; layer?: { digest: string; size: number } }
   /** Whether a step's result came from the build cache, and if not, what made it miss. */
   | { type: 'step-cache'; stage: number; step: number; cached: boolean; key: string; reason?: string }
+  /** How the build context was checked: files whose content was read vs. verified by the stat cache. */
+  | { type: 'context-hash'; filesRead: number; filesVerified: number }
   | { type: 'output'; stage: number; step: number; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'warning'; message: string }
   | { type: 'image'; id: string; names: string[]; manifestDigest: string };

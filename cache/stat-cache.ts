@@ -69,7 +69,7 @@ export class StatCache {
       return row[4];
     }
     const readStart = BigInt(Date.now()) * 1_000_000n;
-    const digest = await hashFile(join(this.contextDir, rel));
+    const digest = await hashFile(join(this.contextDir, rel), Number(st.size));
     this.counters.reads++;
     const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
     if (newest + RACY_MS * 1_000_000n <= readStart) {
@@ -96,7 +96,11 @@ export class StatCache {
   }
 }
 
-export async function hashFile(path: string): Promise<string> {
+/** Small files in one read (a stream per file costs more than the read); big ones streamed. */
+const SMALL = 1 << 20;
+
+export async function hashFile(path: string, size?: number): Promise<string> {
+  if (size !== undefined && size <= SMALL) return 'sha256:' + createHash('sha256').update(await fsp.readFile(path)).digest('hex');
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return 'sha256:' + h.digest('hex');

@@ -109,6 +109,10 @@ export class ContextHasher {
     return path.join(this.contextDir, rel);
   }
 
+  get counters(): { reads: number; hits: number } {
+    return this.stats.counters;
+  }
+
   save(): Promise<void> {
     return this.stats.save();
   }

@@ -107,6 +107,8 @@ export class Solver {
     const all = this.opts.plan.order.map((i) => this.stage(i));
     const settled = await Promise.allSettled(all);
     await this.hasher.save();
+    const c = this.hasher.counters;
+    if (c.reads + c.hits > 0) this.opts.emit({ type: 'context-hash', filesRead: c.reads, filesVerified: c.hits });
     const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
     return this.stage(this.opts.plan.target.index);
