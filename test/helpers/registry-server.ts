@@ -7,6 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID, sign } from 'node:crypto';
@@ -137,26 +138,35 @@ export async function startRegistry(opts: RegistryServerOptions = {}): Promise<R
   const cfg = join(dir, 'config.yml');
   await writeFile(cfg, lines.join('\n') + '\n');
 
-  let output = '';
-  const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  // The registry logs to a file, not a pipe: a pipe drained by this process's event loop fills up
+  // while a test blocks in a synchronous CLI call, and the registry then stalls mid-request.
+  const logFile = join(dir, 'registry.log');
+  const logFd = openSync(logFile, 'a');
+  const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', cfg], { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const readLog = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
 
   const url = `${opts.tls ? 'https' : 'http'}://${host}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${output}`);
+    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${readLog()}`);
     if (await answers(url)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`docker-registry did not answer /v2/ in time: ${output}`);
+      throw new Error(`docker-registry did not answer /v2/ in time: ${readLog()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     host, port, url, dir, caFile, certDir, tokenRequests,
-    logs: () => output,
+    logs: readLog,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
