@@ -75,12 +75,26 @@ export async function copyStep(ins: Instruction, ctx: StepContext): Promise<Laye
   let entries;
   if (ins.kind === 'COPY') {
     const src = from !== undefined ? await fromSource(from, ins, ctx) : contextSource(ctx);
-    entries = await planCopy(req, src, dest, { now });
+    entries = await located(ins, planCopy(req, src, dest, { now }));
   } else {
     if (from !== undefined) throw new UserError('ADD does not support --from; use COPY --from', { location: ins.pos });
-    entries = await planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, tmpDir: ctx.solve.store.tmp, signal: ctx.solve.signal });
+    entries = await located(ins, planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, tmpDir: ctx.solve.store.tmp, signal: ctx.solve.signal }));
   }
   return commitEntries(entries, ctx);
+}
+
+/**
+ * Path resolution deep below (a symlink loop in the context or the rootfs) throws UserErrors that
+ * cannot know the instruction; give them its position so the user sees which line (found by the
+ * hostile-context tests: `COPY etc/shadow` with etc -> /etc printed no line).
+ */
+async function located<T>(ins: CopyInstruction, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} failed: ${e.message}`, { location: ins.pos, hint: e.hint, exitCode: e.exitCode, cause: e });
+    throw e;
+  }
 }
 
 /** Heredoc bodies expand variables line by line, keeping quotes literally (BuildKit's rule). */

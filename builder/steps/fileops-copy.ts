@@ -45,6 +45,17 @@ export async function prepareDestination(plan: LayerPlan, dest: string, workdir:
 
 /** Expand one source as named on the instruction into the paths it selects (wildcards included). */
 export async function expandSource(src: CopySource, raw: string, opts: CopyOptions): Promise<ResolvedSource[]> {
+  try {
+    return await expandSourceUnlocated(src, raw, opts);
+  } catch (e) {
+    // Scoped resolution (a symlink loop such as etc -> /etc) cannot know the instruction: add its
+    // position (found by the hostile-context tests; the cache key hashes sources through here too).
+    if (e instanceof UserError && !e.location) fail(opts, `${opts.verb} failed: ${e.message}`);
+    throw e;
+  }
+}
+
+async function expandSourceUnlocated(src: CopySource, raw: string, opts: CopyOptions): Promise<ResolvedSource[]> {
   const rel = src.kind === 'context' ? contextSourcePath(raw, opts.location, opts.verb) : toRootRel(raw);
   const policy = src.kind === 'context' ? 'contain' : 'scope';
   const notFound = (): never => {

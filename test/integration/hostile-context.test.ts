@@ -1,0 +1,116 @@
+// Hostile build contexts: COPY of ../x, of symlinks pointing outside the context or at /etc/shadow,
+// of absolute symlinks, of symlinked directories in the middle of a path, from another stage through
+// its symlinks, and into destinations that are symlinks out of the rootfs. Each case either fails
+// with a positioned one-line error or builds an image holding none of the outside content; and a
+// marker tree outside the context and store proves nothing outside was read into the image,
+// created or changed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TempDir, tsbuild } from '../helpers/cli.js';
+import { Marker, imageBlobs, layerEntries } from '../fuzz/hostile-kit.js';
+
+let tmp: TempDir;
+let root: string;
+let marker: Marker;
+let shadowLine: string;
+let n = 0;
+
+before(() => {
+  tmp = new TempDir();
+  root = tmp.dir('store');
+  marker = new Marker(tmp.dir('outside'));
+  tmp.file('outside/secret.txt', marker.secret + '\n');
+  tmp.file('outside/dir/inner.txt', marker.secret + '-inner\n');
+  marker.snapshot();
+  shadowLine = readFileSync('/etc/shadow', 'utf8').split('\n')[0];
+});
+after(() => tmp.cleanup());
+
+interface Case {
+  name: string;
+  containerfile: (outside: string, sentinel: string) => string;
+  /** Extra context setup: symlinks etc. */
+  setup?: (ctx: string, outside: string) => void;
+  /** 'fail' or 'ok' when the outcome is fixed; undefined: either is acceptable if contained. */
+  expect?: 'fail' | 'ok';
+}
+
+function ln(ctx: string, name: string, target: string): void {
+  mkdirSync(join(ctx, name, '..'), { recursive: true });
+  symlinkSync(target, join(ctx, name));
+}
+
+const CASES: Case[] = [
+  { name: 'COPY ../x', containerfile: () => 'FROM scratch\nCOPY ../outside/secret.txt /x\n', expect: 'fail' },
+  { name: 'COPY ../../../etc/shadow', containerfile: () => 'FROM scratch\nCOPY ../../../../../../etc/shadow /x\n', expect: 'fail' },
+  { name: 'COPY /etc/shadow (absolute source is context-relative)', containerfile: () => 'FROM scratch\nCOPY /etc/shadow /x\n', expect: 'fail' },
+  { name: 'relative symlink out of the context', setup: (c) => ln(c, 'evil', '../outside/secret.txt'), containerfile: () => 'FROM scratch\nCOPY evil /x\n' },
+  { name: 'absolute symlink to the secret', setup: (c, o) => ln(c, 'evil', join(o, 'secret.txt')), containerfile: () => 'FROM scratch\nCOPY evil /x\n' },
+  { name: 'symlink to /etc/shadow', setup: (c) => ln(c, 'shadow', '/etc/shadow'), containerfile: () => 'FROM scratch\nCOPY shadow /x\n' },
+  { name: 'symlinked directory in the middle of a path', setup: (c) => ln(c, 'sub', '../outside'), containerfile: () => 'FROM scratch\nCOPY sub/secret.txt /x\n' },
+  { name: 'absolute symlinked directory in the middle of a path', setup: (c, o) => ln(c, 'a/b', o), containerfile: () => 'FROM scratch\nCOPY a/b/dir/inner.txt /x\n' },
+  { name: 'symlink to /etc in the middle of a path', setup: (c) => ln(c, 'etc', '/etc'), containerfile: () => 'FROM scratch\nCOPY etc/shadow /x\n' },
+  { name: 'symlinked directory copied with a trailing slash', setup: (c) => ln(c, 'sub', '../outside'), containerfile: () => 'FROM scratch\nCOPY sub/ /d/\n' },
+  { name: 'wildcards through symlinks', setup: (c, o) => { ln(c, 'sub', '../outside'); ln(c, 'abs', o); }, containerfile: () => 'FROM scratch\nCOPY sub*/secret* ab*/dir/* /w/\n' },
+  {
+    name: 'COPY . keeps hostile symlinks as symlinks, never their targets',
+    setup: (c, o) => { ln(c, 'evil', '../outside/secret.txt'); ln(c, 'abs', o); ln(c, 'shadow', '/etc/shadow'); ln(c, 'loop', 'loop'); },
+    containerfile: () => 'FROM scratch\nCOPY . /all/\n',
+    expect: 'ok',
+  },
+  { name: 'destination with ../ stays in the rootfs', containerfile: (_o, s) => `FROM scratch\nCOPY a.txt ../../../../../../tmp/${s}\n`, expect: 'ok' },
+  { name: 'WORKDIR ../.. then a relative destination', containerfile: (_o, s) => `FROM scratch\nWORKDIR ../../../..\nCOPY a.txt ./${s}\n`, expect: 'ok' },
+  {
+    name: 'destination below a symlink to the outside directory (absolute)',
+    setup: (c, o) => ln(c, 'out', o),
+    containerfile: (_o, s) => `FROM scratch\nCOPY out /out\nCOPY a.txt /out/${s}\nCOPY a.txt /out/secret.txt\n`,
+  },
+  {
+    name: 'destination below a relative symlink climbing out of the rootfs',
+    setup: (c) => ln(c, 'up', '../../../../../../../../tmp'),
+    containerfile: (_o, s) => `FROM scratch\nCOPY up /up\nCOPY a.txt /up/${s}\n`,
+  },
+  {
+    name: 'destination that is itself a symlink to a host file',
+    setup: (c, o) => ln(c, 'target', join(o, 'secret.txt')),
+    containerfile: () => 'FROM scratch\nCOPY target /target\nCOPY a.txt /target\n',
+  },
+  {
+    name: 'COPY --from a stage through its hostile symlinks',
+    setup: (c, o) => { ln(c, 'sub', o); ln(c, 'shadow', '/etc/shadow'); },
+    containerfile: () => 'FROM scratch AS a\nCOPY sub /sub\nCOPY shadow /shadow\nFROM scratch\nCOPY --from=a /sub/secret.txt /x\nCOPY --from=a /shadow /y\n',
+  },
+  { name: 'COPY --from a stage with ../ in the source', containerfile: () => 'FROM scratch AS a\nCOPY a.txt /a\nFROM scratch\nCOPY --from=a ../../../../etc/shadow /y\n', expect: 'fail' },
+];
+
+for (const c of CASES) {
+  test(`hostile context: ${c.name}`, () => {
+    const ctx = tmp.dir(`ctx${++n}`);
+    const outside = join(tmp.path, 'outside');
+    tmp.file(`ctx${n}/a.txt`, 'harmless\n');
+    c.setup?.(ctx, outside);
+    tmp.file(`ctx${n}/Containerfile`, c.containerfile(outside, marker.sentinel));
+    const tag = `hostile-ctx-${n}`;
+    const r = tsbuild(['build', '--root', root, '-t', tag, ctx]);
+    if (r.status !== 0) {
+      assert.notEqual(c.expect, 'ok', `expected success:\n${r.stderr}`);
+      assert.equal(r.status, 1, `a clean user error, not an internal one:\n${r.stderr}`);
+      const errLines = r.stderr.split('\n').filter((l) => l.startsWith('Error:'));
+      assert.equal(errLines.length, 1, r.stderr);
+      assert.match(errLines[0], /Containerfile:\d+: /, 'the error names the line');
+      assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    } else {
+      assert.notEqual(c.expect, 'fail', `expected a failure, got an image:\n${r.stderr}`);
+      const blobs = imageBlobs(root, `localhost/${tag}:latest`, tmp.path);
+      for (const b of blobs) {
+        assert.ok(!b.data.includes(marker.secret), `outside content leaked into blob ${b.name}`);
+        assert.ok(!b.data.includes(shadowLine), `/etc/shadow leaked into blob ${b.name}`);
+      }
+      // Entry names (not symlink targets, which are only data) must stay below the root.
+      for (const e of layerEntries(blobs)) assert.doesNotMatch(e, /^\/|^\.\.(\/|$)|\/\.\.(\/|$)/, `layer entry escapes: ${e}`);
+    }
+    assert.deepEqual(marker.changes(tmp.path, root), [], 'nothing outside the store was created or changed');
+  });
+}
