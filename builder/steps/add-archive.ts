@@ -31,20 +31,36 @@ export function isTarHeader(block: Buffer): boolean {
   return sum === parseInt(field, 8);
 }
 
-/** The decompressed tar bytes if `data` is a tar archive (possibly compressed), else undefined. */
-export function asTar(data: Buffer): Buffer | undefined {
+/**
+ * Archives are unpacked in memory, so a decompression bomb (a few MB expanding to many GB) would
+ * take all of it, and then — the decoder failing — be copied as a plain file. Beyond this many
+ * decompressed bytes ADD refuses the archive instead. TSBUILD_ADD_MAX_BYTES overrides (found by the
+ * hostile-archive tests).
+ */
+export function maxArchiveBytes(): number {
+  return Number(process.env.TSBUILD_ADD_MAX_BYTES) || 2 ** 30;
+}
+
+/**
+ * The decompressed tar bytes if `data` is a tar archive (possibly compressed), else undefined.
+ * `tooLarge` is called (and must throw) when it expands beyond maxArchiveBytes().
+ */
+export function asTar(data: Buffer, tooLarge: (limit: number) => never = (l) => { throw new RangeError(`archive expands beyond ${l} bytes`); }): Buffer | undefined {
   const c = detectCompression(data);
+  const limit = maxArchiveBytes();
   let raw: Buffer;
   try {
     if (c === 'none') raw = data;
-    else if (c === 'gzip') raw = gunzipSync(data);
+    else if (c === 'gzip') raw = gunzipSync(data, { maxOutputLength: limit });
     else {
-      // bzip2/xz/zstd: node has no decoder, so use the system tools (stream-free, bounded input).
-      const r = spawnSync(c, ['-dc'], { input: data, maxBuffer: 2 ** 32 });
+      // bzip2/xz/zstd: node has no decoder, so use the system tools (stream-free, bounded output).
+      const r = spawnSync(c, ['-dc'], { input: data, maxBuffer: limit });
+      if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') return tooLarge(limit);
       if (r.error || r.status !== 0) return undefined;
       raw = r.stdout;
     }
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(limit);
     return undefined; // not really compressed: Docker then copies the file as-is
   }
   return isTarHeader(raw.subarray(0, 512)) ? raw : undefined;

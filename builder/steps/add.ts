@@ -56,7 +56,7 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
       if (st?.type === 'file' && !item.keepSymlink) {
         const content = await src.content(item.path);
         const data = 'data' in content ? content.data : await readFile(content.path);
-        const raw = asTar(data);
+        const raw = asTar(data, (limit) => fail(opts, `ADD failed: archive ${JSON.stringify(s)} expands to more than ${limit} bytes (a decompression bomb?); set TSBUILD_ADD_MAX_BYTES to allow more`));
         if (raw) {
           // Archives unpack into the destination directory (created if missing).
           await extractTar(plan, raw, destination.rel, { owner: opts.owner, fail: (m) => plan.fail(m) });
