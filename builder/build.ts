@@ -18,6 +18,9 @@ import { Solver } from './solve/solver.js';
 import { defaultSteps } from './steps/index.js';
 import { defaultRunOptions, type RunNetwork, type SecretSource } from './steps/run-options.js';
 import type { Isolation } from '../native/index.js';
+import { markBuildActive } from '../cache/gc.js';
+import type { Platform } from '../oci/types.js';
+import type { StagePlan } from './plan/stages.js';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -143,6 +146,33 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
   emit({ type: 'plan', stages: plan.order.length, totalStages: plan.stages.length });
   const store = opts.store ?? (await openStore(opts.root ?? defaultStoreRoot()));
+  // Registered for the duration of the build so a concurrent `tsbuild prune` keeps what it uses.
+  const unregister = await markBuildActive(store);
+  try {
+    return await buildWith(store, opts, { context, file, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit });
+  } finally {
+    await unregister();
+  }
+}
+
+/** What build() worked out before solving. */
+interface BuildInputs {
+  context: string;
+  file: string;
+  format: ManifestFormat;
+  names: string[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  platform: Platform;
+  plan: StagePlan;
+  buildArgs: Map<string, string>;
+  globalScope: Map<string, string>;
+  predefined: Map<string, string>;
+  emit: EventSink;
+}
+
+async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Promise<BuildResult> {
+  const { context, file, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit } = b;
   const ignorePatterns = await loadIgnorePatterns(context, { ignorefile: opts.ignorefile, containerfile: file });
   const solver = new Solver({
     store,
