@@ -1,6 +1,7 @@
 // build(): Containerfile + context → an image in the local store. The library entry point the
 // CLI's `build` command is a thin client of.
 import { readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../oci/errors.js';
 import { buildImage } from '../oci/manifest.js';
@@ -47,6 +48,7 @@ export interface BuildOptions {
   platform?: string;
   pull?: PullPolicy;
   puller?: Puller;
+  /** How many stages may run at once (default: the number of CPUs). */
   jobs?: number;
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -187,7 +189,7 @@ async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Prom
     sourceDateEpoch: opts.sourceDateEpoch,
     pull: opts.pull ?? 'missing',
     puller: opts.puller,
-    jobs: opts.jobs ?? 4,
+    jobs: opts.jobs ?? availableParallelism(),
     emit,
     signal: opts.signal,
     steps: defaultSteps(),
