@@ -27,3 +27,16 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
+
+/** A RUN step's command failed: carries the command's own exit status (S2I surfaces it). */
+export class StepFailedError extends UserError {
+  readonly status: number;
+  readonly signal?: string;
+
+  constructor(message: string, opts: { status: number; signal?: string; location?: SourceLocation }) {
+    super(message, { location: opts.location });
+    this.name = 'StepFailedError';
+    this.status = opts.status;
+    this.signal = opts.signal;
+  }
+}

@@ -12,7 +12,7 @@ import type { Isolation } from '../../native/index.js';
 import type { Store } from '../../cache/store.js';
 import { openStore, defaultStoreRoot } from '../../cache/store.js';
 import { findImage } from '../../cache/lookup.js';
-import { UserError } from '../../oci/errors.js';
+import { StepFailedError, UserError } from '../../oci/errors.js';
 import { normalizeLocalName, ReferenceError } from '../../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../../oci/types.js';
 import { imageView, readImageFile, unpackArtifactsFromLayer } from './artifacts.js';
@@ -321,10 +321,8 @@ function emitImage(opts: S2IBuildOptions, id: string, names: string[], manifestD
 
 /** A failed assemble RUN becomes the script's own status (§M, §N-3); other failures pass through. */
 function assembleError(e: unknown, assembleLine: number, builder: string): unknown {
-  if (!(e instanceof UserError) || e.location?.line !== assembleLine) return e;
-  const m = /RUN exited with status (\d+)/.exec(e.message);
-  if (!m) return e;
-  const status = Number(m[1]);
+  if (!(e instanceof StepFailedError) || e.signal || e.location?.line !== assembleLine) return e;
+  const status = e.status;
   return new UserError(`assemble script failed: non-zero (${status}) exit code from ${builder}`, { exitCode: status, cause: e });
 }
 

@@ -7,7 +7,7 @@ import type { Puller } from '../solve/base-image.js';
 import type { Isolation } from '../../native/index.js';
 import type { Store } from '../../cache/store.js';
 import { openStore, defaultStoreRoot } from '../../cache/store.js';
-import { UserError } from '../../oci/errors.js';
+import { StepFailedError, UserError } from '../../oci/errors.js';
 import { inspectBuilder, resolveAssembleUser, type PullPolicyS2I } from './builder-image.js';
 import { renderMain } from './containerfile.js';
 import { resolveScripts } from './scripts.js';
@@ -66,8 +66,7 @@ export async function s2iUsage(opts: S2IUsageOptions): Promise<{ stdout: string 
       });
       id = r.id;
     } catch (e) {
-      const m = e instanceof UserError ? /RUN exited with status (\d+)/.exec(e.message) : null;
-      if (m) throw new UserError(`usage script failed: non-zero (${m[1]}) exit code from ${builder.name}`, { exitCode: Number(m[1]), cause: e });
+      if (e instanceof StepFailedError && !e.signal) throw new UserError(`usage script failed: non-zero (${e.status}) exit code from ${builder.name}`, { exitCode: e.status, cause: e });
       throw e;
     }
   } finally {

@@ -4,7 +4,7 @@
 // finds the step's changes).
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../../oci/errors.js';
+import { StepFailedError, UserError } from '../../oci/errors.js';
 import { RunError, type MountSpec } from '../../native/index.js';
 import { makeRunScratch } from '../../cache/run-scratch.js';
 import type { Instruction } from '../containerfile/index.js';
@@ -84,8 +84,8 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
     });
     out.flush();
     for (const w of exec.result.warnings ?? []) o.emit({ type: 'warning', message: `${ins.pos.file}:${ins.pos.line}: ${w}` });
-    if (exec.result.signal) throw new UserError(`RUN was killed by ${exec.result.signal}`, { location: ins.pos });
-    if (exec.result.exitCode !== 0) throw new UserError(`RUN exited with status ${exec.result.exitCode}`, { location: ins.pos });
+    if (exec.result.signal) throw new StepFailedError(`RUN was killed by ${exec.result.signal}`, { status: exec.result.exitCode, signal: exec.result.signal, location: ins.pos });
+    if (exec.result.exitCode !== 0) throw new StepFailedError(`RUN exited with status ${exec.result.exitCode}`, { status: exec.result.exitCode, location: ins.pos });
     // Secrets and mounted files never reach the layer: their mount points live in the runtime's
     // throw-away init layer, and the diff only sees the rootfs.
     return await exec.commit();
