@@ -625,9 +625,15 @@ static void exec_command(void) {
 
   if (chdir(cfg.cwd) != 0) FAIL("chdir %s: %s", cfg.cwd, strerror(errno));
 
+  /* On the host's network a step must not get raw or packet sockets (sniffing or spoofing host
+   * traffic; podman's default set drops NET_RAW for the same reason); in its own network namespace
+   * NET_RAW only reaches its own loopback, so ping keeps working there. */
+  uint64_t caps = DEFAULT_CAPS;
+  if (cfg.net == NET_HOST) caps &= ~(1ULL << CAP_NET_RAW);
+
   /* bounding set first (needs CAP_SETPCAP), then ambient */
   for (int c = 0; c <= 63; c++) {
-    if (DEFAULT_CAPS & (1ULL << c)) continue;
+    if (caps & (1ULL << c)) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno == EINVAL) break; /* past cap_last_cap */
   }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -648,8 +654,8 @@ static void exec_command(void) {
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
   if (cfg.uid == 0) {
-    data[0].effective = data[0].permitted = (uint32_t)DEFAULT_CAPS;
-    data[1].effective = data[1].permitted = (uint32_t)(DEFAULT_CAPS >> 32);
+    data[0].effective = data[0].permitted = (uint32_t)caps;
+    data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
   }
   if (syscall(SYS_capset, &hdr, data) != 0) SOFT("capset: %s", strerror(errno));
 
