@@ -20,6 +20,8 @@ import { defaultSteps } from './steps/index.js';
 import { defaultRunOptions, type RunNetwork, type SecretSource } from './steps/run-options.js';
 import type { Isolation } from '../native/index.js';
 import { markBuildActive } from '../cache/gc.js';
+import { exportCache, importCache, type RemoteCache } from '../cache/build-cache-remote.js';
+import type { ImageDestination, ImageSource } from '../registry/transport.js';
 import type { Platform } from '../oci/types.js';
 import type { StagePlan } from './plan/stages.js';
 
@@ -62,6 +64,10 @@ export interface BuildOptions {
   noCache?: boolean;
   /** Stages (by name or index) whose steps always run. */
   noCacheFilter?: string[];
+  /** --cache-from: opens a cache image written by --cache-to; failing to open it only warns. */
+  cacheFrom?: { reference: string; open(): Promise<ImageSource> };
+  /** --cache-to: where to write the entries this build used or made, as one cache image. */
+  cacheTo?: { reference: string; open(): Promise<ImageDestination> };
 }
 
 export interface BuildResult {
@@ -174,8 +180,26 @@ interface BuildInputs {
 }
 
 async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Promise<BuildResult> {
-  const { context, file, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit } = b;
+  const { context, file, emit } = b;
   const ignorePatterns = await loadIgnorePatterns(context, { ignorefile: opts.ignorefile, containerfile: file });
+  let remote: RemoteCache | undefined;
+  if (opts.cacheFrom && !opts.noCache) {
+    try {
+      remote = await importCache(store, await opts.cacheFrom.open());
+    } catch (e) {
+      // A first CI run has no cache to read yet: build without it.
+      emit({ type: 'warning', message: `cannot read the build cache from ${opts.cacheFrom.reference}: ${(e as Error).message}` });
+    }
+  }
+  try {
+    return await solveAndCommit(store, opts, b, ignorePatterns, remote);
+  } finally {
+    await remote?.close();
+  }
+}
+
+async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, ignorePatterns: string[], remote: RemoteCache | undefined): Promise<BuildResult> {
+  const { context, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit } = b;
   const solver = new Solver({
     store,
     plan,
@@ -194,9 +218,11 @@ async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Prom
     signal: opts.signal,
     steps: defaultSteps(),
     run: runOptions(opts),
-    cache: { lookup: !opts.noCache, noCacheStages: opts.noCacheFilter ?? [] },
+    cache: { lookup: !opts.noCache, noCacheStages: opts.noCacheFilter ?? [], remote },
   });
   const final = await solver.solve();
+  // Layers hit in the remote cache are fetched only now, and only those the image is made of.
+  await solver.ensureLocal(final.layers);
 
   const declared = new Set<string>(plan.globalArgs.flatMap((a) => a.args.map((x) => x.name)));
   for (const s of plan.stages) for (const ins of s.instructions) if (ins.kind === 'ARG') for (const a of ins.args) declared.add(a.name);
@@ -218,5 +244,14 @@ async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Prom
   const record = await store.images.add({ bytes: built.manifest.bytes, mediaType: built.manifest.mediaType }, names);
   const ev: BuildEvent = { type: 'image', id: record.id, names: record.names, manifestDigest: built.manifest.digest };
   emit(ev);
+  if (opts.cacheTo) {
+    const dest = await opts.cacheTo.open();
+    try {
+      const r = await exportCache(store, [...solver.usedEntries.values()], dest, remote);
+      emit({ type: 'cache-export', reference: opts.cacheTo.reference, entries: r.entries, layers: r.layers, manifestDigest: r.manifestDigest });
+    } finally {
+      await dest.close();
+    }
+  }
   return { id: record.id, manifestDigest: built.manifest.digest, configDigest: built.config.digest, names, config: image };
 }

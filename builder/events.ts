@@ -9,6 +9,8 @@ export type BuildEvent =
   | { type: 'step-cache'; stage: number; step: number; cached: boolean; key: string; reason?: string }
   /** How the build context was checked: files whose content was read vs. verified by the stat cache. */
   | { type: 'context-hash'; filesRead: number; filesVerified: number }
+  /** --cache-to wrote the entries this build used or made. */
+  | { type: 'cache-export'; reference: string; entries: number; layers: number; manifestDigest: string }
   | { type: 'output'; stage: number; step: number; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'warning'; message: string }
   | { type: 'image'; id: string; names: string[]; manifestDigest: string };

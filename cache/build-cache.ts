@@ -3,8 +3,9 @@
 // the same image). Entries live in <root>/cache/entries/<keyhex>.json, written atomically; the
 // file's mtime is the entry's last use (prune --filter until= reads it).
 //
-// Next to them, <root>/cache/records/<parentkeyhex>.json keeps the inputs that fed the last step built
-// on a given parent, so a miss can say what changed since (a file, a build arg, the instruction).
+// Next to them, <root>/cache/records/<slothex>.json keeps the inputs that fed the last step built on
+// a given parent at a given place (stage, step), so a miss can say what changed since (a file, a
+// build arg, the instruction).
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex } from '../oci/digest.js';
@@ -95,20 +96,20 @@ export class BuildCache {
     return out;
   }
 
-  private recordPath(parentKey: string): string {
-    return join(this.dir, 'records', `${digestHex(parentKey)}.json`);
+  private recordPath(slot: string): string {
+    return join(this.dir, 'records', `${digestHex(slot)}.json`);
   }
 
-  async previousInputs(parentKey: string): Promise<StepInputs | undefined> {
+  async previousInputs(slot: string): Promise<StepInputs | undefined> {
     try {
-      return (JSON.parse(await fsp.readFile(this.recordPath(parentKey), 'utf8')) as { inputs: StepInputs }).inputs;
+      return (JSON.parse(await fsp.readFile(this.recordPath(slot), 'utf8')) as { inputs: StepInputs }).inputs;
     } catch {
       return undefined;
     }
   }
 
-  async recordInputs(parentKey: string, inputs: StepInputs): Promise<void> {
+  async recordInputs(slot: string, inputs: StepInputs): Promise<void> {
     await fsp.mkdir(join(this.dir, 'records'), { recursive: true });
-    await writeFileAtomic(this.recordPath(parentKey), JSON.stringify({ inputs }) + '\n', this.tmpDir);
+    await writeFileAtomic(this.recordPath(slot), JSON.stringify({ inputs }) + '\n', this.tmpDir);
   }
 }

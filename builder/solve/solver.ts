@@ -5,7 +5,8 @@ import { UserError } from '../../oci/errors.js';
 import type { ImageConfig, Platform } from '../../oci/types.js';
 import type { Store } from '../../cache/store.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
-import { BuildCache, type CacheEntry } from '../../cache/build-cache.js';
+import { BuildCache, type CacheEntry, type CacheLayer } from '../../cache/build-cache.js';
+import type { RemoteCache } from '../../cache/build-cache-remote.js';
 import { StatCache } from '../../cache/stat-cache.js';
 import { formatPlatform } from '../../oci/platform.js';
 import { ContextHasher } from '../context/hash.js';
@@ -27,6 +28,8 @@ export interface CacheOptions {
   lookup: boolean;
   /** --no-cache-filter: stages (by name or index) whose steps always run. */
   noCacheStages?: string[];
+  /** Entries imported with --cache-from: consulted after the local cache; layers fetched on demand. */
+  remote?: RemoteCache;
 }
 
 export interface SolveOptions {
@@ -92,6 +95,10 @@ export class Solver {
   private readonly stageKeys = new Map<number, string>();
   /** History time of the newest step each stage ran or took from the cache. */
   readonly lastCreated = new Map<number, string>();
+  /** Every cache entry this build used or made, by key (what --cache-to exports). */
+  readonly usedEntries = new Map<string, CacheEntry>();
+  /** Layers taken from the remote cache whose blobs are not fetched yet. */
+  private readonly pending = new Map<string, CacheLayer>();
 
   constructor(private readonly opts: SolveOptions) {
     this.limit = pLimit(Math.max(1, opts.jobs));
@@ -243,11 +250,23 @@ export class Solver {
     const ctx = this.context(state, step);
     const k: StepKey = await stepKey(ins, state, parent, { step: ctx, hasher: this.hasher, stageKey: (i) => this.stageKey(i) });
 
+    // Where the inputs of the last build of this step are recorded: the same parent at the same place
+    // (stage, step), so another stage's step on the same base never passes for an earlier version.
+    const slot = digestOf(parent, { stage: String(state.stage.index), step: String(step) });
     let entry: CacheEntry | undefined;
     if (lookup && !k.uncacheable) {
       entry = await this.cache.get(k.key);
       // A hit is only usable while its layer blob is still in the store (prune may have taken it).
       if (entry?.layer && !(await o.store.blobs.has(entry.layer.digest))) entry = undefined;
+      const remote = entry ? undefined : o.cache?.remote?.get(k.key);
+      if (remote) {
+        // The blob is fetched only if something needs it (see fetchPending / ensureLocal).
+        entry = remote;
+        if (remote.layer && !(await o.store.blobs.has(remote.layer.digest))) this.pending.set(remote.layer.digest, remote.layer);
+        await this.cache.put(remote);
+        // First use on this machine: remember its inputs so later misses here can be explained.
+        await this.cache.recordInputs(slot, k.inputs);
+      }
     }
     let layer: LayerRef | undefined;
     let created = this.created;
@@ -257,15 +276,18 @@ export class Solver {
       layer = entry.layer;
       created = entry.created;
     } else {
-      reason = k.uncacheable ?? (!lookup ? (o.cache && !o.cache.lookup ? '--no-cache' : '--no-cache-filter') : await this.missReason(parent, k, chainReason));
+      reason = k.uncacheable ?? (!lookup ? (o.cache && !o.cache.lookup ? '--no-cache' : '--no-cache-filter') : await this.missReason(parent, slot, k, chainReason));
       o.emit({ type: 'step-cache', stage: state.stage.index, step, cached: false, key: k.key, reason });
+      // The step needs its rootfs (and maybe other stages'): remote layers must be here now.
+      if (ins.kind !== 'ARG' && (!metadata || ins.kind === 'WORKDIR')) await this.fetchPending();
       if (ins.kind === 'WORKDIR') layer = await o.steps.WORKDIR(ins, ctx);
       else if (!metadata) layer = await o.steps[ins.kind as 'COPY' | 'ADD' | 'RUN'](ins, ctx);
       if (!k.uncacheable) {
         await this.cache.put({ version: 1, key: k.key, ...(layer ? { layer: { diffID: layer.diffID, digest: layer.digest, size: layer.size, mediaType: layer.mediaType } } : {}), created, instruction: ins.original });
-        await this.cache.recordInputs(parent, k.inputs);
+        await this.cache.recordInputs(slot, k.inputs);
       }
     }
+    if (!k.uncacheable) this.usedEntries.set(k.key, entry ?? { version: 1, key: k.key, ...(layer ? { layer: { diffID: layer.diffID, digest: layer.digest, size: layer.size, mediaType: layer.mediaType } } : {}), created, instruction: ins.original });
     // ARG leaves no history entry (BuildKit records build args on the RUN lines that see them).
     if (ins.kind !== 'ARG') {
       if (layer) state.layers.push(layer);
@@ -276,9 +298,23 @@ export class Solver {
     return { key: k.key, cached: entry !== undefined, layer, reason };
   }
 
+  /** Fetch every remote-cache layer taken so far (a step is about to read a rootfs). */
+  private async fetchPending(): Promise<void> {
+    const layers = [...this.pending.values()];
+    await Promise.all(layers.map((l) => this.opts.cache!.remote!.fetch(l)));
+    for (const l of layers) this.pending.delete(l.digest);
+  }
+
+  /** Make sure these layers' blobs are in the store (the final image's, before it is written). */
+  async ensureLocal(layers: LayerRef[]): Promise<void> {
+    const remote = this.opts.cache?.remote;
+    if (!remote) return;
+    await Promise.all(layers.filter((l) => this.pending.has(l.digest)).map((l) => remote.fetch(l)));
+  }
+
   /** What made a step miss: compared with the inputs of the last step built on the same parent. */
-  private async missReason(parent: string, k: StepKey, chainReason: string | undefined): Promise<string> {
-    const prev = await this.cache.previousInputs(parent);
+  private async missReason(parent: string, slot: string, k: StepKey, chainReason: string | undefined): Promise<string> {
+    const prev = await this.cache.previousInputs(slot);
     if (prev && digestOf(parent, prev) === k.key) return 'cache entry or its layer was pruned';
     return explainMiss(prev, k.inputs) ?? chainReason ?? 'not in cache';
   }

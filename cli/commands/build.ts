@@ -6,7 +6,8 @@ import { parseBuildArgs } from '../../builder/plan/args.js';
 import { parseSecretSpec, type RunNetwork } from '../../builder/steps/run-options.js';
 import type { Isolation } from '../../native/index.js';
 import { UserError } from '../../oci/errors.js';
-import { plainProgress } from '../progress.js';
+import { progressOptions, withProgress, type Progress } from '../progress.js';
+import { setSourceBase } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import { collect, parseSeconds, rootOption, storeFor } from './common.js';
 import { storePuller } from './puller.js';
@@ -14,6 +15,9 @@ import { pushImage } from '../../registry/api.js';
 import { requireImage } from '../../cache/lookup.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
+import { openDestination, openSource } from '../../registry/open.js';
+import { parseTransportReference } from '../../registry/transport-ref.js';
+import type { TransportReference } from '../../registry/transport.js';
 
 interface BuildFlags extends RegistryFlags {
   push?: boolean;
@@ -39,6 +43,21 @@ interface BuildFlags extends RegistryFlags {
   cache: boolean;
   /** --no-cache-filter (commander names a --no-* option after what follows --no-). */
   cacheFilter: string[];
+  cacheTo?: string;
+  cacheFrom?: string;
+  progress?: string;
+  logfile?: string;
+}
+
+const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
+
+/** A cache reference: a transport reference, or a bare name meaning docker:// (as push/pull take). */
+function cacheRef(s: string): TransportReference {
+  try {
+    return parseTransportReference(TRANSPORT.test(s) ? s : 'docker://' + s);
+  } catch (e) {
+    throw new UserError(`invalid cache reference "${s}": ${(e as Error).message}`);
+  }
 }
 
 export function registerBuild(program: Command): void {
@@ -67,10 +86,19 @@ export function registerBuild(program: Command): void {
     .option('--secret <spec>', 'secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--no-cache', 'run every step instead of using the build cache (results are still cached)')
     .option('--no-cache-filter <stage>', 'run every step of this stage, by name or index (repeatable)', collect, [])
+    .option('--cache-to <ref>', 'after the build, write its cache entries as an image to this registry repository (or oci:DIR)')
+    .option('--cache-from <ref>', 'use cache entries written by --cache-to (layers are fetched only when needed)')
     .option('--digestfile <file>', 'write the manifest digest (of the first push, with --push) to this file')
-    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
-  rootOption(registryOptions(cmd));
-  cmd.action(async (context: string, flags: BuildFlags) => {
+    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .\n  tsbuild build --progress=plain --logfile build.log -t app .   # CI: full step output in a file\n  tsbuild build --progress=json -t app . 2> events.jsonl          # one event object per line\n  tsbuild build -q -t app .                                      # only the image ID\n  tsbuild build --isolation chroot -t app .                      # pods without CAP_SYS_ADMIN');
+  rootOption(registryOptions(progressOptions(cmd)));
+  cmd.action((context: string, flags: BuildFlags) =>
+    withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) => buildAction(context, flags, progress)),
+  );
+}
+
+async function buildAction(context: string, flags: BuildFlags, progress: Progress): Promise<void> {
+  {
+    setSourceBase(flags.file ? '.' : context);
     const store = await storeFor(flags);
     const sde = process.env.SOURCE_DATE_EPOCH;
     const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
@@ -94,7 +122,7 @@ export function registerBuild(program: Command): void {
       platform: flags.platform,
       pull,
       // A bad --platform is reported by build() itself; here it only picks what a pull fetches.
-      puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined }),
+      puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined, onEvent: progress.event }),
       jobs,
       signal: interruptSignal(),
       ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
@@ -108,7 +136,9 @@ export function registerBuild(program: Command): void {
       })),
       noCache: !flags.cache,
       noCacheFilter: flags.cacheFilter,
-      onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
+      ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
+      ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
+      onEvent: progress.event,
     });
     if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);
     let digest = result.manifestDigest;
@@ -119,14 +149,14 @@ export function registerBuild(program: Command): void {
       for (const name of result.names) {
         const { manifestDigest } = await pushImage(store, record, 'docker://' + name, {
           registry,
-          onProgress: flags.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
+          onEvent: progress.event,
         });
         pushed.push(manifestDigest);
-        if (!flags.quiet) process.stderr.write(`Pushed ${name}@${manifestDigest}\n`);
+        progress.message(`Pushed ${name}@${manifestDigest}`);
       }
       digest = pushed[0] ?? digest;
     }
     if (flags.digestfile) await writeFile(flags.digestfile, digest);
     process.stdout.write(result.id + '\n');
-  });
+  }
 }
