@@ -6,8 +6,7 @@ import { parseBuildArgs } from '../../builder/plan/args.js';
 import { parseSecretSpec, type RunNetwork } from '../../builder/steps/run-options.js';
 import type { Isolation } from '../../native/index.js';
 import { UserError } from '../../oci/errors.js';
-import { progressOptions, withProgress, type Progress } from '../progress.js';
-import { setSourceBase } from '../errors.js';
+import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { collect, parseSeconds, rootOption, storeFor } from './common.js';
 import { storePuller } from './puller.js';
@@ -45,8 +44,6 @@ interface BuildFlags extends RegistryFlags {
   cacheFilter: string[];
   cacheTo?: string;
   cacheFrom?: string;
-  progress?: string;
-  logfile?: string;
 }
 
 const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
@@ -89,16 +86,9 @@ export function registerBuild(program: Command): void {
     .option('--cache-to <ref>', 'after the build, write its cache entries as an image to this registry repository (or oci:DIR)')
     .option('--cache-from <ref>', 'use cache entries written by --cache-to (layers are fetched only when needed)')
     .option('--digestfile <file>', 'write the manifest digest (of the first push, with --push) to this file')
-    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .\n  tsbuild build --progress=plain --logfile build.log -t app .   # CI: full step output in a file\n  tsbuild build --progress=json -t app . 2> events.jsonl          # one event object per line\n  tsbuild build -q -t app .                                      # only the image ID\n  tsbuild build --isolation chroot -t app .                      # pods without CAP_SYS_ADMIN');
-  rootOption(registryOptions(progressOptions(cmd)));
-  cmd.action((context: string, flags: BuildFlags) =>
-    withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) => buildAction(context, flags, progress)),
-  );
-}
-
-async function buildAction(context: string, flags: BuildFlags, progress: Progress): Promise<void> {
-  {
-    setSourceBase(flags.file ? '.' : context);
+    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
+  rootOption(registryOptions(cmd));
+  cmd.action(async (context: string, flags: BuildFlags) => {
     const store = await storeFor(flags);
     const sde = process.env.SOURCE_DATE_EPOCH;
     const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
@@ -122,7 +112,7 @@ async function buildAction(context: string, flags: BuildFlags, progress: Progres
       platform: flags.platform,
       pull,
       // A bad --platform is reported by build() itself; here it only picks what a pull fetches.
-      puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined, onEvent: progress.event }),
+      puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined }),
       jobs,
       signal: interruptSignal(),
       ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
@@ -138,7 +128,7 @@ async function buildAction(context: string, flags: BuildFlags, progress: Progres
       noCacheFilter: flags.cacheFilter,
       ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
       ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
-      onEvent: progress.event,
+      onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
     });
     if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);
     let digest = result.manifestDigest;
@@ -149,14 +139,14 @@ async function buildAction(context: string, flags: BuildFlags, progress: Progres
       for (const name of result.names) {
         const { manifestDigest } = await pushImage(store, record, 'docker://' + name, {
           registry,
-          onEvent: progress.event,
+          onProgress: flags.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
         });
         pushed.push(manifestDigest);
-        progress.message(`Pushed ${name}@${manifestDigest}`);
+        if (!flags.quiet) process.stderr.write(`Pushed ${name}@${manifestDigest}\n`);
       }
       digest = pushed[0] ?? digest;
     }
     if (flags.digestfile) await writeFile(flags.digestfile, digest);
     process.stdout.write(result.id + '\n');
-  }
+  });
 }
