@@ -1,16 +1,19 @@
-// entries → deterministic tar → (compressed) blob, hashing both forms while streaming.
+// entries → deterministic tar → (compressed) blob, in one pass over each file: its bytes are read
+// once, straight into the tar block that carries them, and that block is hashed (diffID), handed to
+// the compressor (parallel gzip or zstd) and the compressed output hashed (digest) and written, all
+// streaming. Memory stays a few MiB whatever the layer size.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import type { Duplex } from 'node:stream';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { BlobStore } from './blobs.js';
-import { compressor, layerMediaType } from './compression.js';
+import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
-import { END_OF_ARCHIVE, encodeHeader, padding } from './tar-format.js';
-import { writeChunk } from './streams.js';
+import { CHUNK } from './pgzip.js';
+import { BLOCK, END_OF_ARCHIVE, encodeHeader } from './tar-format.js';
 
 export interface LayerWriteOptions {
   format?: 'oci' | 'docker';
   compression?: 'gzip' | 'zstd' | 'none';
+  /** gzip 0–9 (default 1), zstd 1–19 (default 3). */
   level?: number;
   /** SOURCE_DATE_EPOCH / --timestamp: every mtime later than this becomes this. */
   clampMtime?: number;
@@ -30,22 +33,18 @@ export async function writeLayer(
 ): Promise<LayerBlob> {
   const compression = opts.compression ?? 'gzip';
   const mediaType = layerMediaType(opts.format ?? 'oci', compression);
+  checkLevel(compression, opts.level);
   const sorted = await sortEntries(entries);
   const diffHash = createHash('sha256');
-  const z = compressor(compression, opts.level);
-
-  const tarChunks = tarStream(sorted, opts.clampMtime);
-  let blobSource: AsyncIterable<Uint8Array>;
-  if (!z) {
-    blobSource = (async function* () {
-      for await (const c of tarChunks) {
-        diffHash.update(c);
-        yield c;
-      }
-    })();
-  } else {
-    blobSource = compressed(tarChunks, z, (c) => diffHash.update(c));
-  }
+  const tar = (async function* () {
+    for (const block of tarBlocks(sorted, opts.clampMtime)) {
+      diffHash.update(block);
+      yield block;
+      // Give the event loop a turn between blocks: reads here are synchronous (see tarBlocks).
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  })();
+  const blobSource = compress(tar, compression, opts.level) ?? tar;
   const { digest, size } = await blobs.ingest(blobSource);
   return { diffID: 'sha256:' + diffHash.digest('hex'), digest, size, mediaType };
 }
@@ -64,53 +63,70 @@ async function sortEntries(entries: Iterable<LayerEntry> | AsyncIterable<LayerEn
   return [...byPath.values()].sort((a, b) => compareEntryPaths(a.path, b.path));
 }
 
-async function* tarStream(entries: LayerEntry[], clamp: number | undefined): AsyncGenerator<Buffer> {
+/**
+ * The tar as fixed CHUNK-size blocks (the last one shorter). File contents are read with plain
+ * synchronous reads directly into the block: for trees of small files that is several times faster
+ * than a stream per file (each a handful of thread-pool round trips), and a 1 MiB read blocks the
+ * event loop for well under a millisecond. Blocks are fresh, unpooled buffers so the gzip writer can
+ * move them to its workers without copying.
+ */
+function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator<Buffer> {
+  let block = Buffer.allocUnsafeSlow(CHUNK);
+  let fill = 0;
+  function* put(data: Uint8Array): Generator<Buffer> {
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(CHUNK - fill, data.length - off);
+      block.set(data.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+      if (fill === CHUNK) {
+        yield block;
+        block = Buffer.allocUnsafeSlow(CHUNK);
+        fill = 0;
+      }
+    }
+  }
   for (const e of entries) {
     const mtime = clamp !== undefined && e.mtime > clamp ? clamp : e.mtime;
     const size = e.type === 'file' ? fileSize(e) : 0;
-    yield encodeHeader({ ...e, size }, mtime);
+    yield* put(encodeHeader({ ...e, size }, mtime));
     if (size === 0) continue;
-    let written = 0;
     if (e.content && 'data' in e.content) {
-      written = e.content.data.length;
-      yield e.content.data;
+      if (e.content.data.length !== size) throw new Error(`layer entry ${e.path}: expected ${size} bytes of content, got ${e.content.data.length}`);
+      yield* put(e.content.data);
     } else if (e.content && 'path' in e.content) {
-      for await (const chunk of createReadStream(e.content.path, { end: size - 1 }) as AsyncIterable<Buffer>) {
-        written += chunk.length;
-        yield chunk;
+      const fd = openSync(e.content.path, 'r');
+      try {
+        let pos = 0;
+        while (pos < size) {
+          const n = readSync(fd, block, fill, Math.min(CHUNK - fill, size - pos), pos);
+          // The header already promised `size` bytes; a file that shrank would corrupt every later entry.
+          if (n === 0) throw new Error(`layer entry ${e.path}: expected ${size} bytes of content, got ${pos} (file changed while archiving?)`);
+          pos += n;
+          fill += n;
+          if (fill === CHUNK) {
+            yield block;
+            block = Buffer.allocUnsafeSlow(CHUNK);
+            fill = 0;
+          }
+        }
+      } finally {
+        closeSync(fd);
       }
     }
-    // The header already promised `size` bytes; a file that shrank would corrupt every later entry.
-    if (written !== size) throw new Error(`layer entry ${e.path}: expected ${size} bytes of content, got ${written} (file changed while archiving?)`);
-    yield padding(size);
+    const rem = size % BLOCK;
+    if (rem !== 0) yield* put(ZEROS.subarray(0, BLOCK - rem));
   }
-  yield END_OF_ARCHIVE;
+  yield* put(END_OF_ARCHIVE);
+  if (fill > 0) yield block.subarray(0, fill);
 }
+
+const ZEROS = new Uint8Array(BLOCK);
 
 function fileSize(e: LayerEntry): number {
   if (e.size !== undefined) return e.size;
   if (e.content && 'data' in e.content) return e.content.data.length;
   if (e.content) throw new Error(`layer entry ${e.path}: size is required for content from a host file`);
   return 0;
-}
-
-/** Feed `input` through the compressor `z`, observing each uncompressed chunk, and yield compressed output. */
-async function* compressed(input: AsyncIterable<Buffer>, z: Duplex, observe: (c: Buffer) => void): AsyncGenerator<Uint8Array> {
-  const feeding = (async () => {
-    try {
-      for await (const c of input) {
-        observe(c);
-        await writeChunk(z, c);
-      }
-      z.end();
-    } catch (e) {
-      z.destroy(e as Error);
-    }
-  })();
-  try {
-    for await (const c of z) yield c as Uint8Array;
-  } finally {
-    z.destroy();
-    await feeding;
-  }
 }

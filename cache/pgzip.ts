@@ -1,0 +1,179 @@
+// Parallel gzip that stays one ordinary gzip stream (pigz's method): the input is cut into fixed
+// 1 MiB chunks, each deflated on its own by a worker thread with the previous 32 KiB as dictionary
+// and ended with a sync flush; the outputs are concatenated in order behind one gzip header, then an
+// empty final block and the trailer with the CRC-32 combined from the chunks' CRCs. Any gunzip reads
+// it. The bytes depend only on the input and the level — never on how many workers ran — so layer
+// digests stay reproducible across machines. Incompressible chunks are stored (see pgzip-chunk.ts).
+import { availableParallelism } from 'node:os';
+import { extname, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { deflateChunk, WINDOW, type ChunkResult } from './pgzip-chunk.js';
+import { crc32Combine } from './pgzip-crc32.js';
+
+/** Chunk size: big enough that messaging costs nothing, small enough that 2 cores share a 3 MiB layer. */
+export const CHUNK = 1 << 20;
+
+const here = fileURLToPath(import.meta.url);
+const WORKER_FILE = join(dirname(here), 'pgzip-worker' + extname(here));
+
+/**
+ * Compiled (dist/), the worker is a plain .js file. Run from TypeScript sources under tsx (the unit
+ * tests), a worker does not inherit tsx's loader on Node 20, so a tiny bootstrap registers it first.
+ */
+function newWorker(): Worker {
+  if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE);
+  const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
+  return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${url}); })`, { eval: true });
+}
+
+interface Pending {
+  resolve(r: ChunkResult): void;
+  reject(e: Error): void;
+}
+
+/** A few long-lived workers shared by every layer a process writes; idle, they do not keep it alive. */
+class Pool {
+  private workers: Worker[] = [];
+  private pending = new Map<number, Pending>();
+  private nextId = 0;
+  private rr = 0;
+  private busy = 0;
+
+  constructor(readonly size: number) {}
+
+  private start(): void {
+    for (let i = 0; i < this.size; i++) {
+      const w = newWorker();
+      w.on('message', (m: { id: number; out?: Uint8Array; crc?: number; stored?: boolean; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (--this.busy === 0) for (const x of this.workers) x.unref();
+        if (m.error !== undefined) p.reject(new Error(`gzip worker: ${m.error}`));
+        else p.resolve({ out: m.out!, crc: m.crc!, stored: m.stored! });
+      });
+      w.on('error', (e) => this.failAll(e));
+      w.on('exit', () => {
+        this.workers = this.workers.filter((x) => x !== w);
+        this.failAll(new Error('gzip worker exited'));
+      });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    this.busy = 0;
+  }
+
+  run(data: Uint8Array, dict: Uint8Array, level: number): Promise<ChunkResult> {
+    if (this.workers.length === 0) this.start();
+    const id = this.nextId++;
+    const w = this.workers[this.rr++ % this.workers.length]!;
+    if (this.busy++ === 0) for (const x of this.workers) x.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // The chunk's memory moves to the worker; `dict` was copied out of it by the caller.
+      const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer as ArrayBuffer] : [];
+      w.postMessage({ id, data, dict, level }, transfer);
+    });
+  }
+}
+
+let pool: Pool | undefined;
+function sharedPool(): Pool {
+  // Two cores (the benchmark machine) get two workers: the main thread's tar/sha256 work overlaps them.
+  pool ??= new Pool(Math.max(1, Math.min(availableParallelism(), 8)));
+  return pool;
+}
+
+/** gzip's 10-byte header as zlib writes it (mtime 0, no name, OS unix), so the bytes are host-independent. */
+function header(level: number): Buffer {
+  const xfl = level === 9 ? 2 : level === 1 ? 4 : 0;
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]);
+}
+
+/** An empty final block (fixed Huffman, end-of-block only): what ends the chain of sync-flushed chunks. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+
+/** Fixed-size chunks out of arbitrarily sized input buffers (chunk boundaries must not depend on them). */
+async function* rechunk(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let cur: Uint8Array | undefined;
+  let fill = 0;
+  for await (const buf of input) {
+    if (!cur && buf.length === CHUNK) {
+      yield buf; // the tar writer already produces exact chunks: pass them through uncopied
+      continue;
+    }
+    let off = 0;
+    while (off < buf.length) {
+      cur ??= Buffer.allocUnsafeSlow(CHUNK);
+      const n = Math.min(CHUNK - fill, buf.length - off);
+      cur.set(buf.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+      if (fill === CHUNK) {
+        yield cur;
+        cur = undefined;
+        fill = 0;
+      }
+    }
+  }
+  if (cur && fill > 0) yield cur.subarray(0, fill);
+}
+
+export interface PgzipOptions {
+  level?: number;
+  /** Force inline compression (no worker threads). */
+  inline?: boolean;
+}
+
+/** Gzip `input` into one gzip member, in parallel when it is bigger than one chunk. */
+export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOptions = {}): AsyncGenerator<Uint8Array> {
+  const level = opts.level ?? 6;
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be 0–9, got ${level}`);
+  yield header(level);
+  let crc = 0;
+  let total = 0;
+  let prevTail: Uint8Array = new Uint8Array(0);
+  const inFlight: { job: Promise<ChunkResult>; len: number }[] = [];
+  // CRCs combine in stream order, which is the order results are taken, not the order workers finish.
+  const take = async (): Promise<Uint8Array> => {
+    const { job, len } = inFlight.shift()!;
+    const r = await job;
+    crc = crc32Combine(crc, r.crc, len);
+    total += len;
+    return r.out;
+  };
+  const p = opts.inline ? undefined : sharedPool();
+  const maxInFlight = p ? 2 * p.size : 1;
+  const chunks = rechunk(input);
+  let first = true;
+  let lookahead = await chunks.next();
+  try {
+    while (!lookahead.done) {
+      const data = lookahead.value;
+      lookahead = await chunks.next();
+      // A layer of one chunk is compressed right here: starting workers would cost more than it saves.
+      const inline = !p || (first && lookahead.done);
+      first = false;
+      const dict = prevTail;
+      // A real copy (Buffer#slice would be a view): `data` itself may be moved to a worker.
+      prevTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
+      const len = data.length;
+      const job = inline ? Promise.resolve(deflateChunk({ data, dict, level })) : p!.run(data, dict, level);
+      inFlight.push({ job, len });
+      while (inFlight.length >= maxInFlight || (inFlight.length > 0 && lookahead.done)) yield await take();
+    }
+  } finally {
+    // On an error downstream, let the outstanding jobs settle so no rejection goes unhandled.
+    await Promise.allSettled(inFlight.map((f) => f.job));
+  }
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(total % 2 ** 32, 4);
+  yield Buffer.concat([FINAL_BLOCK, trailer]);
+}
