@@ -10,6 +10,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerRun } from './commands/run.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerS2I } from './commands/s2i.js';
+import { registerCheckStore } from './commands/check-store.js';
 import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
@@ -33,6 +34,7 @@ registerPrune(program);
 registerRun(program);
 registerLoginCommands(program);
 registerS2I(program);
+registerCheckStore(program);
 program
   .command('version')
   .description('print the version')
