@@ -1,7 +1,7 @@
 // The HTTP side of one repository on one registry: picking https (or http for insecure registries),
 // authenticating, following redirects, retrying transient failures, and turning whatever is left
 // into one-line UserErrors naming the image reference.
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { UserError } from '../../oci/errors.js';
 import { AuthSession } from '../auth/session.js';
 import type { Credentials } from '../auth/credentials.js';
@@ -63,6 +63,9 @@ export class RegistryClient {
 
   static async create(config: ClientConfig): Promise<RegistryClient> {
     const tls = await loadTlsSettings(apiHost(config.registry), { certDir: config.certDir, perHostCertDirs: config.perHostCertDirs, verify: !config.insecure });
+    // undici is loaded on first use: importing it costs 0.3–0.7 s here, which every build and every
+    // local command paid at startup although most never talk to a registry.
+    const { Agent } = await import('undici');
     // One keep-alive pool per client; blobs in parallel each get a connection.
     const agent = new Agent({ connect: { ...tls, timeout: 30_000 }, keepAliveTimeout: 30_000, connections: 8 });
     return new RegistryClient(config, agent);
