@@ -114,3 +114,14 @@ for (const c of CASES) {
     assert.deepEqual(marker.changes(tmp.path, root), [], 'nothing outside the store was created or changed');
   });
 }
+
+test('an error quoting hostile text stays one line, with control characters escaped', () => {
+  const ctx = tmp.dir(`ctx${++n}`);
+  tmp.file(`ctx${n}/Containerfile`, 'FROM scratch\nENV A=${X:?\x1b[2J\x1b[1;1Hfake\rline}\n');
+  const r = tsbuild(['build', '--root', root, ctx]);
+  assert.equal(r.status, 1, r.stderr);
+  const err = r.stderr.split('\n').filter((l) => l.startsWith('Error:'));
+  assert.equal(err.length, 1, r.stderr);
+  assert.match(err[0]!, /^Error: Containerfile:2: /);
+  assert.doesNotMatch(r.stderr, /[\x1b\r]/, 'no raw escape or carriage return reaches the terminal');
+});
