@@ -8,6 +8,7 @@ import { buildImage } from '../oci/manifest.js';
 import { normalizeLocalName, ReferenceError } from '../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../oci/types.js';
 import { openStore, defaultStoreRoot, type Store } from '../cache/store.js';
+import { checkLevel } from '../cache/compression.js';
 import { parseContainerfile } from './containerfile/index.js';
 import { loadIgnorePatterns } from './context/ignorefile.js';
 import type { BuildEvent, EventSink } from './events.js';
@@ -42,6 +43,10 @@ export interface BuildOptions {
   timestamp?: number;
   /** Seconds since the epoch (SOURCE_DATE_EPOCH): created times set, file mtimes clamped. */
   sourceDateEpoch?: number;
+  /** Layer compression: gzip (default), zstd (OCI format only) or none (buildah --compression-format). */
+  compression?: 'gzip' | 'zstd' | 'none';
+  /** gzip 0–9 (default 1), zstd 1–19 (default 3) (buildah --compression-level). */
+  compressionLevel?: number;
   /** Extra labels `key=value` written into the final image config (buildah --label). */
   labels?: string[];
   /** Manifest annotations `key=value` (buildah --annotation). */
@@ -132,6 +137,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const names = normalizeTags(opts.tags);
   const labels = keyValues(opts.labels, 'label');
   const annotations = keyValues(opts.annotations, 'annotation');
+  if (format === 'docker' && opts.compression === 'zstd') throw new UserError('zstd layers need an OCI manifest: use --format oci or --compression-format gzip');
+  checkLevel(opts.compression ?? 'gzip', opts.compressionLevel);
   if (format === 'docker' && Object.keys(annotations).length > 0) throw new UserError('annotations need an OCI manifest: drop --annotation or use --format oci');
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   if (!platform) throw new UserError(`invalid --platform "${opts.platform}": expected os/arch[/variant]`);
@@ -211,6 +218,8 @@ async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, 
     format,
     timestamp: opts.timestamp,
     sourceDateEpoch: opts.sourceDateEpoch,
+    compression: opts.compression,
+    compressionLevel: opts.compressionLevel,
     pull: opts.pull ?? 'missing',
     puller: opts.puller,
     jobs: opts.jobs ?? availableParallelism(),

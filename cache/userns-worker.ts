@@ -17,7 +17,7 @@ async function main(op: UsernsOp): Promise<unknown> {
       let entries = await scanDir(op.upper, { overlay: true });
       if (entries.length === 0) return null;
       if (op.timestamp !== undefined) entries = entries.map((e) => ({ ...e, mtime: op.timestamp! }));
-      const blob = await writeLayer(entries, new BlobStore(op.blobsDir, op.tmpDir), { format: op.format, clampMtime: op.clampMtime });
+      const blob = await writeLayer(entries, new BlobStore(op.blobsDir, op.tmpDir), { format: op.format, clampMtime: op.clampMtime, compression: op.compression, level: op.level });
       return { diffID: blob.diffID, digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
     }
     case 'rm':

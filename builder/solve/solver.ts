@@ -32,6 +32,16 @@ export interface CacheOptions {
   remote?: RemoteCache;
 }
 
+/**
+ * The layer encoding as the cache key sees it: a layer cached as gzip must not answer a zstd build.
+ * The default (gzip, default level) keeps the bare format name, so existing cache keys stay valid.
+ */
+function layerFormatKey(o: SolveOptions): string {
+  const c = o.compression ?? 'gzip';
+  if (c === 'gzip' && o.compressionLevel === undefined) return o.format;
+  return `${o.format}+${c}${o.compressionLevel !== undefined ? ':' + o.compressionLevel : ''}`;
+}
+
 export interface SolveOptions {
   store: Store;
   plan: StagePlan;
@@ -45,6 +55,9 @@ export interface SolveOptions {
   timestamp?: number;
   /** SOURCE_DATE_EPOCH: created times become this and file mtimes are clamped to it. */
   sourceDateEpoch?: number;
+  /** Layer compression (default gzip) and level (default: the compressor's, see cache/compression.ts). */
+  compression?: 'gzip' | 'zstd' | 'none';
+  compressionLevel?: number;
   pull: PullPolicy;
   puller?: Puller;
   jobs: number;
@@ -214,7 +227,7 @@ export class Solver {
     o.emit({ type: 'step-done', stage: stage.index, step: 1, durationMs: 0, cached: false });
 
     // The chain of keys starts at the stage root: what the stage starts from and the layer-shaping options.
-    const root = rootInputs(base, { platform: formatPlatform(state.platform), format: o.format, timestamp: o.timestamp, sourceDateEpoch: o.sourceDateEpoch });
+    const root = rootInputs(base, { platform: formatPlatform(state.platform), format: layerFormatKey(o), timestamp: o.timestamp, sourceDateEpoch: o.sourceDateEpoch });
     let parent = digestOf('stage-root', root);
     const rootSlot = digestOf('stage-root-slot', { from: stage.from.original, stage: String(stage.index) });
     const prevRoot = await this.cache.previousInputs(rootSlot);

@@ -7,7 +7,7 @@ import type { StepContext } from '../solve/solver.js';
 export async function commitEntries(entries: LayerEntry[], ctx: StepContext): Promise<LayerRef> {
   const o = ctx.solve;
   const fixed = o.timestamp !== undefined ? entries.map((e) => ({ ...e, mtime: o.timestamp! })) : entries;
-  const blob = await writeLayer(fixed, o.store.blobs, { format: o.format, clampMtime: o.sourceDateEpoch });
+  const blob = await writeLayer(fixed, o.store.blobs, { format: o.format, clampMtime: o.sourceDateEpoch, compression: o.compression, level: o.compressionLevel });
   return { diffID: blob.diffID, digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
 }
 

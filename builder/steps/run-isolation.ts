@@ -68,6 +68,8 @@ async function runOverlay(r: IsolatedRun): Promise<IsolatedResult> {
             blobsDir: o.store.blobs.dir,
             tmpDir: o.store.blobs.tmpDir,
             format: o.format,
+            ...(o.compression !== undefined ? { compression: o.compression } : {}),
+            ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}),
             ...(o.timestamp !== undefined ? { timestamp: o.timestamp } : {}),
             ...(o.sourceDateEpoch !== undefined ? { clampMtime: o.sourceDateEpoch } : {}),
           })) ?? undefined;

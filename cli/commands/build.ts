@@ -10,6 +10,18 @@ import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { collect, parseSeconds, rootOption, storeFor } from './common.js';
 import { storePuller } from './puller.js';
+
+/** --compression-format / --compression-level as build() options (ranges are checked by the layer writer). */
+function compressionOptions(flags: { compressionFormat?: string; compressionLevel?: string }) {
+  const level = flags.compressionLevel !== undefined ? Number(flags.compressionLevel) : undefined;
+  if (level !== undefined && (flags.compressionLevel!.trim() === '' || !Number.isInteger(level))) {
+    throw new UserError(`--compression-level must be an integer, got "${flags.compressionLevel}"`);
+  }
+  return {
+    ...(flags.compressionFormat !== undefined ? { compression: flags.compressionFormat as 'gzip' | 'zstd' | 'none' } : {}),
+    ...(level !== undefined ? { compressionLevel: level } : {}),
+  };
+}
 import { pushImage } from '../../registry/api.js';
 import { requireImage } from '../../cache/lookup.js';
 import { parsePlatform } from '../../oci/platform.js';
@@ -26,6 +38,8 @@ interface BuildFlags extends RegistryFlags {
   buildArg: string[];
   target?: string;
   format: string;
+  compressionFormat?: string;
+  compressionLevel?: string;
   timestamp?: string;
   iidfile?: string;
   label: string[];
@@ -68,6 +82,8 @@ export function registerBuild(program: Command): void {
     .option('--build-arg <arg>', 'build argument K=V, or K to take it from the environment (repeatable)', collect, [])
     .option('--target <stage>', 'build this stage and the stages it needs, not the last one')
     .addOption(new Option('--format <format>', 'manifest and config format').choices(['oci', 'docker']).default('oci'))
+    .addOption(new Option('--compression-format <format>', 'layer compression (zstd needs --format oci)').choices(['gzip', 'zstd', 'none']))
+    .option('--compression-level <n>', 'compression level: gzip 0-9 (default 1), zstd 1-19 (default 3)')
     .option('--timestamp <seconds>', 'set created times and every file mtime to this time, for reproducible images')
     .option('--iidfile <file>', 'write the image ID to this file')
     .option('--label <key=value>', 'add a label to the image (repeatable)', collect, [])
@@ -103,7 +119,7 @@ export function registerBuild(program: Command): void {
       tags: flags.tag,
       buildArgs: parseBuildArgs(flags.buildArg),
       target: flags.target,
-      format: flags.format as 'oci' | 'docker',
+      format: flags.format as 'oci' | 'docker', ...compressionOptions(flags),
       timestamp: flags.timestamp !== undefined ? parseSeconds(flags.timestamp, '--timestamp') : undefined,
       sourceDateEpoch: sde !== undefined && sde !== '' ? parseSeconds(sde, 'SOURCE_DATE_EPOCH') : undefined,
       labels: flags.label,
