@@ -1,4 +1,12 @@
 // The typed event stream of a build: the CLI's progress output and library users consume the same events.
+// `--progress=json` writes exactly these objects, one per line, so their shapes are a public contract:
+// add fields and variants, never rename or remove them.
+
+/** A blob or manifest copied by pull, push or a build's base-image pull (see registry/copy.ts). */
+export type TransferEvent =
+  /** `started`: bytes will follow; `progress`: `bytes` of `size` so far (throttled); `skipped`: already there. */
+  | { type: 'blob'; phase: 'started' | 'progress' | 'done' | 'skipped'; digest: string; size: number; bytes: number; mediaType: string }
+  | { type: 'manifest'; digest: string; mediaType: string };
 
 export type BuildEvent =
   | { type: 'plan'; stages: number; totalStages: number }
@@ -16,3 +24,6 @@ export type BuildEvent =
   | { type: 'image'; id: string; names: string[]; manifestDigest: string };
 
 export type EventSink = (ev: BuildEvent) => void;
+
+/** Everything the CLI's progress renderers accept: build events and transfer events. */
+export type ProgressEvent = BuildEvent | TransferEvent;

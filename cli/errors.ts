@@ -1,6 +1,42 @@
 // Turning any failure into one line on stderr and an exit code. A UserError is the user's to fix;
 // anything else is our bug, shown with its stack only under --debug.
-import { isUserError } from '../oci/errors.js';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { isUserError, type SourceLocation } from '../oci/errors.js';
+
+/**
+ * Where the file a UserError's location names lives on disk. The library names the Containerfile
+ * as the user gave it (`-f` verbatim, else relative to the context), so `build` tells us the context.
+ */
+let sourceBase: string | undefined;
+export function setSourceBase(context: string): void {
+  sourceBase = context;
+}
+
+/**
+ * The offending Containerfile line with a caret under the word the parser pointed at, as compilers
+ * print it. Empty when the file cannot be read (stdin, ONBUILD triggers from an image) or when no
+ * column is known: then the `file:line:` prefix of the message is all there is.
+ */
+export function sourceExcerpt(loc: SourceLocation): string {
+  if (loc.column === undefined || loc.line < 1) return '';
+  let text: string;
+  try {
+    text = readFileSync(isAbsolute(loc.file) ? loc.file : resolve(sourceBase ?? '.', loc.file), 'utf8');
+  } catch {
+    try {
+      text = readFileSync(resolve(loc.file), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+  const line = text.split(/\r?\n/)[loc.line - 1];
+  if (line === undefined) return '';
+  const shown = oneLine(line.replace(/\t/g, ' '));
+  const gutter = `${loc.line} | `;
+  // The caret goes under the column in the shown text (tabs became one space each, so columns hold).
+  return `${gutter}${shown}\n${' '.repeat(gutter.length + Math.max(0, loc.column - 1))}^\n`;
+}
 
 /**
  * Messages quote user input (Containerfile words, heredoc names, paths), which may hold newlines,
@@ -19,6 +55,7 @@ export function oneLine(s: string): string {
 export function reportError(e: unknown, debug: boolean): number {
   if (isUserError(e)) {
     process.stderr.write(`Error: ${oneLine(e.message)}\n`);
+    if (e.location) process.stderr.write(sourceExcerpt(e.location));
     if (e.hint) process.stderr.write(`Hint: ${oneLine(e.hint)}\n`);
     if (debug && e.stack) process.stderr.write(e.stack + '\n');
     return e.exitCode;

@@ -13,6 +13,7 @@ import { openDestination, openSource, type OpenContext } from './open.js';
 import { storeDestination, storeSource } from './store-transport.js';
 import { parseTransportReference } from './transport-ref.js';
 import type { ImageDestination, TransportReference } from './transport.js';
+import type { TransferEvent } from '../builder/events.js';
 
 export interface TransferOptions {
   platform?: Platform;
@@ -21,6 +22,24 @@ export interface TransferOptions {
   registry?: RegistryOptions;
   /** One human-readable line per blob or manifest copied. */
   onProgress?: (line: string) => void;
+  /** The same progress as typed events, with byte counts (what the CLI's progress bars draw). */
+  onEvent?: (ev: TransferEvent) => void;
+}
+
+/** copy.ts's progress as the public TransferEvent shape (builder/events.ts). */
+function toTransferEvent(ev: CopyProgress): TransferEvent {
+  if (ev.kind === 'manifest') return { type: 'manifest', digest: ev.digest, mediaType: ev.mediaType };
+  const bytes = ev.bytes ?? (ev.phase === 'started' ? 0 : ev.size);
+  return { type: 'blob', phase: ev.phase, digest: ev.digest, size: ev.size, bytes, mediaType: ev.mediaType };
+}
+
+/** Where copyImage's progress goes: the line callback (no byte ticks), the event callback, or both. */
+function copyProgress(opts: TransferOptions): ((ev: CopyProgress) => void) | undefined {
+  if (!opts.onProgress && !opts.onEvent) return undefined;
+  return (ev) => {
+    if (opts.onProgress && !(ev.kind === 'blob' && ev.phase === 'progress')) opts.onProgress(progressLine(ev));
+    opts.onEvent?.(toTransferEvent(ev));
+  };
 }
 
 const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
@@ -104,7 +123,7 @@ async function pullOne(store: Store, source: string, opts: TransferOptions): Pro
   const src = await openSource(ref, openContext(store, opts));
   try {
     const dest = storeDestination(store, pulledNames(ref, src.names));
-    await copyImage(src, dest, { platform: opts.platform, onProgress: opts.onProgress ? (ev) => opts.onProgress!(progressLine(ev)) : undefined });
+    await copyImage(src, dest, { platform: opts.platform, onProgress: copyProgress(opts) });
     return { record: dest.record() };
   } finally {
     await src.close();
@@ -121,7 +140,7 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
   }
   const dest = await openDestination(ref, openContext(store, opts));
   try {
-    const result = await copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: opts.onProgress ? (ev) => opts.onProgress!(progressLine(ev)) : undefined });
+    const result = await copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: copyProgress(opts) });
     return { manifestDigest: result.manifestDigest };
   } finally {
     await dest.close();

@@ -1,7 +1,7 @@
 // copyImage: the one copy loop behind pull, push and every transport-to-transport copy.
 // Source bytes are verified against their descriptors while streaming; the destination commits only
 // after every blob and the manifest are in, so a failure leaves no image (and no tag) behind.
-import { PassThrough, Readable, Writable, type Transform } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as zlib from 'node:zlib';
@@ -15,7 +15,8 @@ import type { ImageDestination, ImageSource } from './transport.js';
 import { DigestVerifier, verifyBytes } from './verify.js';
 
 export type CopyProgress =
-  | { kind: 'blob'; phase: 'skipped' | 'started' | 'done'; digest: string; size: number; mediaType: string }
+  /** `progress` reports `bytes` of the source blob read so far, at most every PROGRESS_INTERVAL_MS. */
+  | { kind: 'blob'; phase: 'skipped' | 'started' | 'progress' | 'done'; digest: string; size: number; mediaType: string; bytes?: number }
   | { kind: 'manifest'; digest: string; mediaType: string };
 
 export interface CopyOptions {
@@ -76,13 +77,33 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number
   return out;
 }
 
+const PROGRESS_INTERVAL_MS = 200;
+
+/** Counts bytes for progress bars; throttled so a fast local copy does not flood a JSON log. */
+class ByteCounter extends Transform {
+  private bytes = 0;
+  private last = 0;
+  constructor(private readonly report: (bytes: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, d?: Buffer) => void): void {
+    this.bytes += chunk.length;
+    const now = Date.now();
+    if (now - this.last >= PROGRESS_INTERVAL_MS) {
+      this.last = now;
+      this.report(this.bytes);
+    }
+    cb(null, chunk);
+  }
+}
+
 /**
  * Stream src → verify(desc) [→ decompress → verify(target)] → dest.putBlob(target).
  * Returns the number of bytes the destination received.
  */
-async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd'): Promise<number> {
-  const stages: Transform[] = [new DigestVerifier(desc, src.reference)];
-  let last = stages[0] as DigestVerifier;
+async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd', onBytes?: (bytes: number) => void): Promise<number> {
+  const stages: Transform[] = [...(onBytes ? [new ByteCounter(onBytes)] : []), new DigestVerifier(desc, src.reference)];
+  let last = stages[stages.length - 1] as DigestVerifier;
   if (decompress) {
     stages.push(decompressor(decompress, src.reference));
     last = new DigestVerifier(target, `${src.reference} (uncompressed layer)`);
@@ -151,8 +172,9 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       if (!diffId || diffIds.length !== manifest.layers.length) throw new UserError(`${src.reference}: config has ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
       const target: Descriptor = { mediaType: layerMediaType(srcFormat, 'none'), digest: diffId, size: -1 };
       progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
-      target.size = await streamBlob(src, dest, layer, target, compression);
-      progress({ kind: 'blob', phase: 'done', digest: diffId, size: target.size, mediaType: target.mediaType });
+      target.size = await streamBlob(src, dest, layer, target, compression, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }));
+      // Reported under the source digest so 'started' and 'done' pair up (the stored blob is diffId).
+      progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes: layer.size });
       return target;
     }
     if (await dest.hasBlob(layer)) {
@@ -160,7 +182,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       return layer;
     }
     progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
-    await streamBlob(src, dest, layer, layer);
+    await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }));
     progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
     return layer;
   });

@@ -81,7 +81,6 @@ export const FLAG_SPECS: Partial<Record<InstructionKind, Record<string, FlagType
 /** Validates flag words for `kind` and returns them typed. Throws positioned UserErrors. */
 export function validateFlags(kind: InstructionKind, words: string[], pos: Pos, firstLine: string): Flag[] {
   const spec = FLAG_SPECS[kind] ?? {};
-  const location = { file: pos.file, line: pos.line };
   const seen = new Set<string>();
   const flags: Flag[] = [];
   for (const w of words) {
@@ -89,6 +88,9 @@ export function validateFlags(kind: InstructionKind, words: string[], pos: Pos, 
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     const value = eq >= 0 ? body.slice(eq + 1) : null;
+    // The column lets the CLI put a caret under the offending flag.
+    const at = firstLine.indexOf(w);
+    const location = { file: pos.file, line: pos.line, ...(at >= 0 ? { column: at + 1 } : {}) };
     const type = spec[name];
     if (!type) {
       const known = Object.keys(spec).map((n) => '--' + n);

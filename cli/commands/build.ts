@@ -6,7 +6,8 @@ import { parseBuildArgs } from '../../builder/plan/args.js';
 import { parseSecretSpec, type RunNetwork } from '../../builder/steps/run-options.js';
 import type { Isolation } from '../../native/index.js';
 import { UserError } from '../../oci/errors.js';
-import { plainProgress } from '../progress.js';
+import { progressOptions, withProgress, type Progress } from '../progress.js';
+import { setSourceBase } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import { collect, parseSeconds, rootOption, storeFor } from './common.js';
 import { storePuller } from './puller.js';
@@ -58,6 +59,8 @@ interface BuildFlags extends RegistryFlags {
   cacheFilter: string[];
   cacheTo?: string;
   cacheFrom?: string;
+  progress?: string;
+  logfile?: string;
 }
 
 const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
@@ -102,67 +105,72 @@ export function registerBuild(program: Command): void {
     .option('--cache-to <ref>', 'after the build, write its cache entries as an image to this registry repository (or oci:DIR)')
     .option('--cache-from <ref>', 'use cache entries written by --cache-to (layers are fetched only when needed)')
     .option('--digestfile <file>', 'write the manifest digest (of the first push, with --push) to this file')
-    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .');
-  rootOption(registryOptions(cmd));
-  cmd.action(async (context: string, flags: BuildFlags) => {
-    const store = await storeFor(flags);
-    const sde = process.env.SOURCE_DATE_EPOCH;
-    const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
-    if (flags.push && flags.tag.length === 0) throw new UserError('--push needs at least one -t NAME to push to');
-    const registry = toRegistryOptions(flags);
-    const jobs = flags.jobs !== undefined ? Number(flags.jobs) : undefined;
-    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UserError(`--jobs must be a positive number, got "${flags.jobs}"`);
-    const result = await build({
-      context,
-      file: flags.file,
-      store,
-      tags: flags.tag,
-      buildArgs: parseBuildArgs(flags.buildArg),
-      target: flags.target,
-      format: flags.format as 'oci' | 'docker', ...compressionOptions(flags),
-      timestamp: flags.timestamp !== undefined ? parseSeconds(flags.timestamp, '--timestamp') : undefined,
-      sourceDateEpoch: sde !== undefined && sde !== '' ? parseSeconds(sde, 'SOURCE_DATE_EPOCH') : undefined,
-      labels: flags.label,
-      annotations: flags.annotation,
-      ignorefile: flags.ignorefile,
-      platform: flags.platform,
-      pull,
-      // A bad --platform is reported by build() itself; here it only picks what a pull fetches.
-      puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined }),
-      jobs,
-      signal: interruptSignal(),
-      ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
-      ...(flags.network && flags.network !== 'default' ? { network: flags.network as RunNetwork } : {}),
-      secrets: new Map(flags.secret.map((spec) => {
-        try {
-          return parseSecretSpec(spec);
-        } catch (e) {
-          throw new UserError((e as Error).message);
-        }
-      })),
-      noCache: !flags.cache,
-      noCacheFilter: flags.cacheFilter,
-      ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
-      ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
-      onEvent: plainProgress({ quiet: Boolean(flags.quiet) }),
-    });
-    if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);
-    let digest = result.manifestDigest;
-    if (flags.push) {
-      // Each stored name (a short -t is localhost/NAME:latest, as podman names it) goes to its registry.
-      const record = await requireImage(store, result.id);
-      const pushed: string[] = [];
-      for (const name of result.names) {
-        const { manifestDigest } = await pushImage(store, record, 'docker://' + name, {
-          registry,
-          onProgress: flags.quiet ? undefined : (line) => process.stderr.write(line + '\n'),
-        });
-        pushed.push(manifestDigest);
-        if (!flags.quiet) process.stderr.write(`Pushed ${name}@${manifestDigest}\n`);
+    .addHelpText('after', '\nExamples:\n  tsbuild build -t my-nginx .\n  tsbuild build -f Containerfile.dev --build-arg VERSION=2 --target test -t app:test .\n  SOURCE_DATE_EPOCH=0 tsbuild build --timestamp 0 -t repro .\n  tsbuild build --progress=plain --logfile build.log -t app .   # CI: full step output in a file\n  tsbuild build --progress=json -t app . 2> events.jsonl          # one event object per line\n  tsbuild build -q -t app .                                      # only the image ID\n  tsbuild build --isolation chroot -t app .                      # pods without CAP_SYS_ADMIN');
+  rootOption(registryOptions(progressOptions(cmd)));
+  cmd.action((context: string, flags: BuildFlags) =>
+    withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) => buildAction(context, flags, progress)),
+  );
+}
+
+async function buildAction(context: string, flags: BuildFlags, progress: Progress): Promise<void> {
+  setSourceBase(flags.file ? '.' : context);
+  const store = await storeFor(flags);
+  const sde = process.env.SOURCE_DATE_EPOCH;
+  const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
+  if (flags.push && flags.tag.length === 0) throw new UserError('--push needs at least one -t NAME to push to');
+  const registry = toRegistryOptions(flags);
+  const jobs = flags.jobs !== undefined ? Number(flags.jobs) : undefined;
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UserError(`--jobs must be a positive number, got "${flags.jobs}"`);
+  const result = await build({
+    context,
+    file: flags.file,
+    store,
+    tags: flags.tag,
+    buildArgs: parseBuildArgs(flags.buildArg),
+    target: flags.target,
+    format: flags.format as 'oci' | 'docker', ...compressionOptions(flags),
+    timestamp: flags.timestamp !== undefined ? parseSeconds(flags.timestamp, '--timestamp') : undefined,
+    sourceDateEpoch: sde !== undefined && sde !== '' ? parseSeconds(sde, 'SOURCE_DATE_EPOCH') : undefined,
+    labels: flags.label,
+    annotations: flags.annotation,
+    ignorefile: flags.ignorefile,
+    platform: flags.platform,
+    pull,
+    // A bad --platform is reported by build() itself; here it only picks what a pull fetches.
+    puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined, onEvent: progress.event }),
+    jobs,
+    signal: interruptSignal(),
+    ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),
+    ...(flags.network && flags.network !== 'default' ? { network: flags.network as RunNetwork } : {}),
+    secrets: new Map(flags.secret.map((spec) => {
+      try {
+        return parseSecretSpec(spec);
+      } catch (e) {
+        throw new UserError((e as Error).message);
       }
-      digest = pushed[0] ?? digest;
-    }
-    if (flags.digestfile) await writeFile(flags.digestfile, digest);
-    process.stdout.write(result.id + '\n');
+    })),
+    noCache: !flags.cache,
+    noCacheFilter: flags.cacheFilter,
+    ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
+    ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
+    onEvent: progress.event,
   });
+  if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);
+  let digest = result.manifestDigest;
+  if (flags.push) {
+    // Each stored name (a short -t is localhost/NAME:latest, as podman names it) goes to its registry.
+    const record = await requireImage(store, result.id);
+    const pushed: string[] = [];
+    for (const name of result.names) {
+      const { manifestDigest } = await pushImage(store, record, 'docker://' + name, {
+        registry,
+        onEvent: progress.event,
+      });
+      pushed.push(manifestDigest);
+      progress.message(`Pushed ${name}@${manifestDigest}`);
+    }
+    digest = pushed[0] ?? digest;
+  }
+  if (flags.digestfile) await writeFile(flags.digestfile, digest);
+  process.stdout.write(result.id + '\n');
 }

@@ -5,11 +5,14 @@ import { requireImage } from '../../cache/lookup.js';
 import { pullImage, pushImage } from '../../registry/api.js';
 import { rootOption, storeFor } from './common.js';
 import { platformFlag, registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
+import { progressOptions, withProgress } from '../progress.js';
 
 interface PullFlags extends RegistryFlags {
   root?: string;
   quiet?: boolean;
   platform?: string;
+  progress?: string;
+  logfile?: string;
 }
 
 interface PushFlags extends RegistryFlags {
@@ -17,29 +20,31 @@ interface PushFlags extends RegistryFlags {
   format?: 'oci' | 'docker';
   digestfile?: string;
   quiet?: boolean;
+  progress?: string;
+  logfile?: string;
 }
-
-const stderrLines = (quiet?: boolean) => (quiet ? undefined : (line: string) => process.stderr.write(line + '\n'));
 
 export function registerTransferCommands(program: Command): void {
   rootOption(
-    registryOptions(
+    registryOptions(progressOptions(
       program
         .command('pull')
         .description('copy an image into local storage')
         .argument('<source>', 'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME], docker://REF, or a registry reference (short names are resolved by registries.conf)')
         .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index to pull (default: this machine)')
         .option('-q, --quiet', 'print only the image ID'),
-    ).addHelpText('after', '\nExamples:\n  tsbuild pull oci-archive:busybox.tar\n  tsbuild pull docker-archive:saved.tar:busybox:latest\n  tsbuild pull --creds user:pass registry.example/team/app:1.2\n  tsbuild pull --tls-verify=false localhost:5000/busybox'),
+    )).addHelpText('after', '\nExamples:\n  tsbuild pull oci-archive:busybox.tar\n  tsbuild pull docker-archive:saved.tar:busybox:latest\n  tsbuild pull --creds user:pass registry.example/team/app:1.2\n  tsbuild pull --tls-verify=false localhost:5000/busybox'),
   ).action(async (source: string, flags: PullFlags) => {
     const platform = platformFlag(flags.platform);
     const store = await storeFor(flags);
-    const { record } = await pullImage(store, source, { platform, registry: toRegistryOptions(flags), onProgress: stderrLines(flags.quiet) });
+    const { record } = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
+      pullImage(store, source, { platform, registry: toRegistryOptions(flags), onEvent: progress.event }),
+    );
     process.stdout.write(record.id + '\n');
   });
 
   rootOption(
-    registryOptions(
+    registryOptions(progressOptions(
       program
         .command('push')
         .description('copy an image from local storage to a destination')
@@ -48,12 +53,14 @@ export function registerTransferCommands(program: Command): void {
         .addOption(new Option('--format <format>', 'manifest format to write').choices(['oci', 'docker']))
         .option('--digestfile <file>', 'write the pushed manifest digest to this file')
         .option('-q, --quiet', 'print nothing but errors'),
-    ).addHelpText('after', '\nExamples:\n  tsbuild push my-app oci:/tmp/layout:my-app\n  tsbuild push my-app docker-archive:/tmp/my-app.tar:my-app:latest\n  tsbuild push --creds user:pass my-app docker://localhost:5000/my-app:1'),
+    )).addHelpText('after', '\nExamples:\n  tsbuild push my-app oci:/tmp/layout:my-app\n  tsbuild push my-app docker-archive:/tmp/my-app.tar:my-app:latest\n  tsbuild push --creds user:pass my-app docker://localhost:5000/my-app:1'),
   ).action(async (image: string, destination: string | undefined, flags: PushFlags) => {
     const store = await storeFor(flags);
     const rec = await requireImage(store, image);
     const dest = destination ?? 'docker://' + (rec.names[0] ?? image);
-    const result = await pushImage(store, rec, dest, { format: flags.format, registry: toRegistryOptions(flags), onProgress: stderrLines(flags.quiet) });
+    const result = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
+      pushImage(store, rec, dest, { format: flags.format, registry: toRegistryOptions(flags), onEvent: progress.event }),
+    );
     if (flags.digestfile) await writeFile(flags.digestfile, result.manifestDigest);
   });
 }
