@@ -13,10 +13,14 @@ const skip = !isRoot ? 'needs root' : !existsSync(runHelperPath()) ? 'helper not
 const DEFAULT_CAPS = '00000000a80425fb';
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const mountinfo = () =>
+/**
+ * Host mounts that involve `dir` (as mount point, source or overlay option). Only those: other test
+ * files run at the same time and may mount and unmount their own things.
+ */
+const mountinfo = (dir: string) =>
   readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .map((l) => l.split(' ').slice(4, 5).join(' '))
+    .filter((l) => l.includes(dir))
     .sort()
     .join('\n');
 
@@ -65,10 +69,10 @@ describe('runContainer (oci, root)', { skip }, () => {
   let before0: string;
   before(() => {
     l = layout();
-    before0 = mountinfo();
+    before0 = mountinfo(l.base);
   });
   after(() => {
-    assert.equal(mountinfo(), before0, 'no mount leaked into the host mount namespace');
+    assert.equal(mountinfo(l.base), before0, 'no mount leaked into the host mount namespace');
     rmSync(l.base, { recursive: true, force: true });
   });
 
@@ -298,10 +302,10 @@ describe('runContainer as an unprivileged user (rootless)', { skip }, () => {
   before(() => {
     user = ensureTestUser();
     l = layout(user);
-    before0 = mountinfo();
+    before0 = mountinfo(l.base);
   });
   after(() => {
-    assert.equal(mountinfo(), before0);
+    assert.equal(mountinfo(l.base), before0, 'no mount leaked into the host mount namespace');
     rmSync(l.base, { recursive: true, force: true });
   });
 
