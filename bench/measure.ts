@@ -8,6 +8,8 @@ export interface Measured {
   wallSeconds: number;
   /** Peak of the summed RSS of the process tree (polled), or the largest single process (getrusage), whichever is larger. */
   peakRssMiB: number;
+  /** User + system CPU seconds of the command and its children: a figure other load on the machine barely moves. */
+  cpuSeconds: number;
   stdout: string;
   stderr: string;
   code: number;
@@ -55,7 +57,7 @@ export function measure(cmd: string, args: string[], opts: RunOptions = {}): Pro
   const timeFile = join(tmpdir(), `tsbuild-bench-time-${process.pid}-${Date.now()}`);
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, cmd, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, cmd, ...args], {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,13 +78,16 @@ export function measure(cmd: string, args: string[], opts: RunOptions = {}): Pro
       const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
       clearInterval(timer);
       let maxKiB = 0;
+      let cpuSeconds = 0;
       try {
-        maxKiB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) || 0;
+        const [m, u, sys] = (readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
+        maxKiB = m || 0;
+        cpuSeconds = (u || 0) + (sys || 0);
         rmSync(timeFile, { force: true });
       } catch {
         /* time wrote nothing: the command could not start */
       }
-      resolve({ wallSeconds, peakRssMiB: Math.max(peakKiB, maxKiB) / 1024, stdout, stderr, code: code ?? 1 });
+      resolve({ wallSeconds, peakRssMiB: Math.max(peakKiB, maxKiB) / 1024, cpuSeconds, stdout, stderr, code: code ?? 1 });
     });
   });
 }

@@ -8,6 +8,7 @@ export interface RawRun {
   round: number;
   wallSeconds: number;
   peakRssMiB: number;
+  cpuSeconds: number;
 }
 
 /** Target ratios tsbuild/buildah from issue 7 (and W6's absolute bound). */
@@ -18,7 +19,7 @@ export const TARGETS: Record<string, { ratio: number; maxSeconds?: number }> = {
 export const RSS_LIMIT_MIB = 300;
 
 export function toRaw(workload: string, row: string, builder: RawRun['builder'], round: number, m: Measured): RawRun {
-  return { workload, row, builder, round, wallSeconds: m.wallSeconds, peakRssMiB: m.peakRssMiB };
+  return { workload, row, builder, round, wallSeconds: m.wallSeconds, peakRssMiB: m.peakRssMiB, cpuSeconds: m.cpuSeconds };
 }
 
 function median(xs: number[]): number {
@@ -41,12 +42,14 @@ interface Stats {
   min: number;
   max: number;
   peakRssMiB: number;
+  /** Median CPU seconds (user + system, children included). */
+  cpu: number;
   runs: number;
 }
 
 function stats(runs: RawRun[]): Stats {
   const w = runs.map((r) => r.wallSeconds);
-  return { median: median(w), min: Math.min(...w), max: Math.max(...w), peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)), runs: runs.length };
+  return { median: median(w), min: Math.min(...w), max: Math.max(...w), peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)), cpu: median(runs.map((r) => r.cpuSeconds)), runs: runs.length };
 }
 
 export function summarize(raw: RawRun[]): Summary[] {
@@ -64,12 +67,14 @@ export function summarize(raw: RawRun[]): Summary[] {
 const f2 = (x: number) => x.toFixed(x < 10 ? 2 : 1);
 
 export function table(summary: Summary[]): string {
-  const head = ['workload', 'tsbuild median (min–max) s', 'RSS MiB', 'buildah median (min–max) s', 'RSS MiB', 'ratio', 'target', ''];
+  const head = ['workload', 'tsbuild median (min–max) s', 'CPU s', 'RSS MiB', 'buildah median (min–max) s', 'CPU s', 'RSS MiB', 'ratio', 'target', ''];
   const rows = summary.map((s) => [
     s.row,
     `${f2(s.tsbuild.median)} (${f2(s.tsbuild.min)}–${f2(s.tsbuild.max)})`,
+    f2(s.tsbuild.cpu),
     s.tsbuild.peakRssMiB.toFixed(0),
     `${f2(s.buildah.median)} (${f2(s.buildah.min)}–${f2(s.buildah.max)})`,
+    f2(s.buildah.cpu),
     s.buildah.peakRssMiB.toFixed(0),
     s.ratio.toFixed(2),
     s.target === undefined ? '' : `≤ ${s.target}${s.row === 'W6' ? ', < 0.3 s' : ''}`,
