@@ -41,9 +41,19 @@ export function looksIncompressible(data: Uint8Array): boolean {
   return out.length > sample.length * STORE_RATIO;
 }
 
+/** Room for `n` bytes stored: 5 bytes of header per 64 KiB block, the gzip wrapper, some slack. */
+function outSize(n: number): number {
+  return n + 5 * Math.ceil(n / 65535 + 1) + 64;
+}
+
 function deflateRun(data: Uint8Array, dict: Uint8Array, level: number): Buffer {
   // Level 0 writes stored blocks: valid deflate at memcpy speed, 5 bytes per 64 KiB of overhead.
-  const opts: { level: number; finishFlush: number; dictionary?: Uint8Array } = { level, finishFlush: constants.Z_SYNC_FLUSH };
+  const opts: { level: number; finishFlush: number; chunkSize: number; dictionary?: Uint8Array } = {
+    level,
+    finishFlush: constants.Z_SYNC_FLUSH,
+    // Stored output is the input plus 5 bytes per 64 KiB block; deflated output is usually far less.
+    chunkSize: level === 0 ? outSize(data.length) : Math.max(64 * 1024, outSize(data.length) >> 1),
+  };
   if (level > 0 && dict.length > 0) opts.dictionary = dict;
   return deflateRawSync(data, opts);
 }
@@ -53,7 +63,8 @@ function deflateRun(data: Uint8Array, dict: Uint8Array, level: number): Buffer {
  * zlib.crc32, and this is still about twice the speed of the best plain-JS CRC (pgzip-crc32.ts).
  */
 export function nativeCrc32(data: Uint8Array): number {
-  const g = gzipSync(data, { level: 0 });
+  // One output buffer big enough for all of it: zlib's default 16 KiB pieces would be concatenated.
+  const g = gzipSync(data, { level: 0, chunkSize: outSize(data.length) });
   return g.readUInt32LE(g.length - 8);
 }
 

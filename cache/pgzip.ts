@@ -22,7 +22,9 @@ const WORKER_FILE = join(dirname(here), 'pgzip-worker' + extname(here));
  * tests), a worker does not inherit tsx's loader on Node 20, so a tiny bootstrap registers it first.
  */
 function newWorker(): Worker {
-  if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE);
+  // A worker only runs zlib on buffers it is handed: a small JS heap keeps each one's memory low.
+  const resourceLimits = { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 };
+  if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE, { resourceLimits });
   const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
   return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${url}); })`, { eval: true });
 }
