@@ -11,6 +11,8 @@ import { UserError } from '../../oci/errors.js';
 import { OCI_CONFIG, OCI_MANIFEST } from '../../oci/mediatypes.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
+// The store module beside this test: cache/store.ts from source (tsx maps .js to .ts), dist/cache/store.js compiled.
+const storeModule = fileURLToPath(new URL('../../cache/store.js', import.meta.url));
 
 /** Put a config + manifest for a distinct image in the store; returns the manifest to add. */
 async function makeImage(store: Store, tag: string) {
@@ -92,7 +94,7 @@ describe('store and images', () => {
     const b = await makeImage(store, 'cb');
     const script = join(base, 'adder.mts');
     await writeFile(script, `
-      import { openStore } from ${JSON.stringify(join(repo, 'cache/store.ts'))};
+      import { openStore } from ${JSON.stringify(storeModule)};
       const [root, bytes, prefix] = process.argv.slice(2);
       const store = await openStore(root);
       for (let i = 0; i < 25; i++) await store.images.add({ bytes: Buffer.from(bytes, 'base64'), mediaType: 'application/vnd.oci.image.manifest.v1+json' }, [prefix + i]);
