@@ -2,14 +2,33 @@
 // and fsynced, then renamed, so a reader never sees a partial blob or index.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { pidAlive } from '../cache/fsutil.js';
 import { DigestVerifier, type Expected } from './verify.js';
 
+// Temp names carry our pid so a later writer can tell a killed writer's leftovers from a live one's.
+const TEMP_RE = /^\.tmp-(\d+)-/;
+
 function tempNameFor(target: string): string {
-  return join(dirname(target), `.tmp-${basename(target)}-${randomBytes(6).toString('hex')}`);
+  return join(dirname(target), `.tmp-${process.pid}-${basename(target)}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Remove temp files in `dir` left by writers that are no longer alive (a push killed half way). */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (m && !pidAlive(Number(m[1]))) await rm(join(dir, name), { force: true });
+  }
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -7,7 +7,7 @@ import { UserError } from '../oci/errors.js';
 import { sha256 } from '../oci/digest.js';
 import { isIndexMediaType, OCI_INDEX } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
-import { isNotFound, writeFileAtomic, writeVerifiedFile } from './files.js';
+import { isNotFound, removeStaleTemps, writeFileAtomic, writeVerifiedFile } from './files.js';
 import { parseJsonFrom } from './json.js';
 import { hostPlatform, selectManifest } from './platform.js';
 import type { ImageDestination, ImageSource, ManifestBytes } from './transport.js';
@@ -119,6 +119,8 @@ export class OciLayoutDestination implements ImageDestination {
   private init(): Promise<void> {
     this.ready ??= (async () => {
       await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+      await removeStaleTemps(this.dir);
+      await removeStaleTemps(join(this.dir, 'blobs', 'sha256'));
       try {
         await stat(join(this.dir, 'oci-layout'));
       } catch (e) {

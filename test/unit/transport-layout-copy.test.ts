@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, rm, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile, rm, readdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -121,4 +123,19 @@ test('format conversion and decompression for destinations that want it', async 
   const orig = JSON.parse(src.manifest.bytes.toString()) as ImageManifest;
   const tar = gunzipSync(src.blobs.get(orig.layers[0]!.digest)!);
   assert.deepEqual(um.layers[0], { mediaType: mt.OCI_LAYER, digest: sha256(tar), size: tar.length });
+});
+
+test('a layout destination removes temp files of killed writers, not of live ones', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-layout-temps-'));
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const deadPid = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  await writeFile(join(blobs, `.tmp-${deadPid}-abc-123456`), 'half a blob');
+  await writeFile(join(blobs, `.tmp-${process.pid}-def-123456`), 'being written');
+  const data = Buffer.from('blob');
+  const digest = sha256(data);
+  const dest = new OciLayoutDestination(dir, 'x', `oci:${dir}:x`);
+  await dest.putBlob({ mediaType: 'application/octet-stream', digest, size: data.length }, Readable.from([data]));
+  assert.deepEqual((await readdir(blobs)).sort(), [`.tmp-${process.pid}-def-123456`, digest.slice(7)].sort());
+  await rm(dir, { recursive: true, force: true });
 });
