@@ -5,23 +5,13 @@ import { parseDuration } from '../../builder/containerfile/duration.js';
 import { parseSize, prune } from '../../cache/gc.js';
 import { UserError } from '../../oci/errors.js';
 import { collect, rootOption, storeFor } from './common.js';
+import { formatBytes } from '../progress-format.js';
 
 interface PruneFlags {
   all?: boolean;
   filter: string[];
   keepStorage?: string;
   root?: string;
-}
-
-function humanBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
 /** `until=24h` (a Go duration), or `until=` an RFC 3339 time / Unix seconds: age in ms. */
@@ -70,6 +60,6 @@ export function registerPrune(program: Command): void {
     for (const id of r.images) process.stdout.write(`${id}\n`);
     for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
     process.stderr.write(`Deleted ${r.images.length} images, ${r.cacheEntries} cache entries, ${r.blobs} blobs, ${r.snapshots} snapshots\n`);
-    process.stderr.write(`Total reclaimed space: ${humanBytes(r.bytes)}\n`);
+    process.stderr.write(`Total reclaimed space: ${formatBytes(r.bytes)}\n`);
   });
 }
