@@ -11,6 +11,9 @@ import { registerRun } from './commands/run.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerS2I } from './commands/s2i.js';
 import { registerCheckStore } from './commands/check-store.js';
+import { registerHistory } from './commands/history.js';
+import { registerVersion } from './commands/version.js';
+import { addExamples } from './help.js';
 import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
@@ -35,12 +38,9 @@ registerRun(program);
 registerLoginCommands(program);
 registerS2I(program);
 registerCheckStore(program);
-program
-  .command('version')
-  .description('print the version')
-  .action(() => {
-    process.stdout.write(`tsbuild version ${VERSION}\n`);
-  });
+registerHistory(program);
+registerVersion(program);
+addExamples(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@ import { requireImage } from '../../cache/lookup.js';
 import { localCandidates, normalizeLocalName } from '../../oci/reference.js';
 import { UserError } from '../../oci/errors.js';
 import { rootOption, storeFor } from './common.js';
+import { relativeTime, renderTemplate } from '../table.js';
 
 function splitName(name: string): { repository: string; tag: string } {
   const at = name.indexOf('@');
@@ -56,17 +57,10 @@ export function registerImageCommands(program: Command): void {
       return;
     }
     if (flags.format) {
-      for (const r of rows) {
-        const line = flags.format.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_m, key: string) => {
-          const v = (r as unknown as Record<string, unknown>)[key];
-          if (v === undefined) throw new UserError(`unknown field .${key} in --format (known: Repository, Tag, ID, Created, Size, Digest)`);
-          return String(v);
-        });
-        process.stdout.write(line.replace(/\\n/g, '\n').replace(/\\t/g, '\t') + '\n');
-      }
+      for (const r of rows) process.stdout.write(renderTemplate(flags.format, { ...r, Size: humanSize(r.Size), CreatedAt: r.Created }, 'images') + '\n');
       return;
     }
-    const table = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ...rows.map((r) => [r.Repository, r.Tag, flags.trunc ? r.ID.slice(0, 12) : r.ID, r.Created, humanSize(r.Size)])];
+    const table = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ...rows.map((r) => [r.Repository, r.Tag, flags.trunc ? r.ID.slice(0, 12) : r.ID, relativeTime(r.Created), humanSize(r.Size)])];
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     for (const row of table) process.stdout.write(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 2))).join('') + '\n');
   });

@@ -1,0 +1,36 @@
+// `tsbuild version`: what is running, as `podman version` reports it (plain or --format json).
+import { arch, platform, release } from 'node:os';
+import type { Command } from 'commander';
+import { nativeAvailable } from '../../native/index.js';
+import { VERSION } from '../version.js';
+
+export function versionInfo() {
+  return {
+    Version: VERSION,
+    NodeVersion: process.version,
+    OsArch: `${platform()}/${arch()}`,
+    Kernel: release(),
+    NativeAddon: nativeAvailable(),
+  };
+}
+
+export function registerVersion(program: Command): void {
+  program
+    .command('version')
+    .description('print the version of tsbuild and of what it runs on')
+    .option('--format <format>', '"json" for machine-readable output')
+    .addHelpText('after', '\nExamples:\n  tsbuild version\n  tsbuild version --format json\n  tsbuild --version      # just the number')
+    .action((flags: { format?: string }) => {
+      const v = versionInfo();
+      if (flags.format === 'json') {
+        process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+        return;
+      }
+      const line = (k: string, val: string) => process.stdout.write(`${(k + ':').padEnd(14)}${val}\n`);
+      line('Version', v.Version);
+      line('Node.js', v.NodeVersion);
+      line('OS/Arch', v.OsArch);
+      line('Kernel', v.Kernel);
+      line('Native addon', v.NativeAddon ? 'loaded' : 'missing (run "npm run build:native")');
+    });
+}

@@ -1,0 +1,134 @@
+// Each command as a new user meets it: its happy path, its most likely error (one line, the right
+// exit code), --help with examples on every command, history, version, and the caret under the
+// offending word of a Containerfile error.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TempDir, tsbuild, tsbuildOk, lastLine } from '../helpers/cli.js';
+import { makeBusyboxImage, type BusyboxImage } from '../helpers/busybox-image.js';
+
+let tmp: TempDir;
+let root: string;
+let busybox: BusyboxImage;
+let appId: string;
+
+before(() => {
+  tmp = new TempDir();
+  root = tmp.dir('store');
+  busybox = makeBusyboxImage();
+  tsbuildOk(['pull', '-q', '--root', root, `docker-archive:${busybox.dockerArchive}`]);
+  tmp.file('app/msg.txt', 'hi\n');
+  tmp.file('app/Containerfile', 'FROM busybox\nCOPY msg.txt /msg.txt\nRUN echo built > /built\nLABEL app=yes\nCMD ["cat", "/msg.txt"]\n');
+  appId = lastLine(tsbuildOk(['build', '-q', '--root', root, '-t', 'app', tmp.path + '/app']).stdout);
+});
+after(() => {
+  busybox?.cleanup();
+  tmp?.cleanup();
+});
+
+function oneLineError(r: { status: number; stderr: string }, pattern: RegExp, status = 1): void {
+  assert.equal(r.status, status, r.stderr);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error: ') || l.startsWith('error: '));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace');
+}
+
+test('--help of every command (and subcommand) shows examples', () => {
+  const top = tsbuildOk(['--help']).stdout;
+  assert.match(top, /Examples:/);
+  const names = [...top.matchAll(/^  ([a-z][a-z0-9-]*)(\|[a-z]+)? /gm)].map((m) => m[1]!).filter((n) => n !== 'help');
+  assert.ok(names.length >= 18, `commands listed: ${names.join(' ')}`);
+  for (const n of [...names, 's2i build', 's2i usage']) {
+    const r = tsbuildOk([...n.split(' '), '--help']);
+    assert.match(r.stdout, /\nExamples:\n {2}(\S.*)?tsbuild /, `tsbuild ${n} --help has examples`);
+  }
+});
+
+test('version and --version', () => {
+  assert.match(tsbuildOk(['version']).stdout, /^Version: +\d+\.\d+\.\d+\nNode\.js: +v\d+/);
+  const json = JSON.parse(tsbuildOk(['version', '--format', 'json']).stdout) as { Version: string; NativeAddon: boolean };
+  assert.match(json.Version, /^\d+\.\d+\.\d+/);
+  assert.equal(tsbuildOk(['--version']).stdout.trim(), json.Version);
+});
+
+test('history: one row per step, newest first, with sizes; json and templates; unknown image', () => {
+  const table = tsbuildOk(['history', '--root', root, 'app']).stdout.trim().split('\n');
+  assert.match(table[0]!, /^ID +STEP +CREATED +CREATED BY +SIZE +COMMENT$/);
+  assert.match(table[1]!, new RegExp(`^${appId.slice(0, 12)} .*CMD \\["cat", "/msg.txt"\\]`));
+  assert.match(table.find((l) => l.includes('COPY msg.txt'))!, /<missing> .* \d+ B /);
+  const rows = JSON.parse(tsbuildOk(['history', '--root', root, '--format', 'json', 'app']).stdout) as { Step: number; CreatedBy: string; Size: number; EmptyLayer: boolean }[];
+  const steps = rows.map((r) => r.Step);
+  assert.deepEqual(steps, [...steps].sort((a, b) => b - a), 'newest first');
+  const copy = rows.find((r) => r.CreatedBy.startsWith('COPY msg.txt'))!;
+  assert.ok(copy.Size > 0 && !copy.EmptyLayer);
+  assert.ok(rows.find((r) => r.CreatedBy.startsWith('LABEL'))!.EmptyLayer);
+  const tpl = tsbuildOk(['history', '--root', root, '--format', '{{.Step}}|{{.CreatedBy}}', 'app']).stdout;
+  assert.match(tpl, /^\d+\|RUN .*echo built > \/built/m);
+  oneLineError(tsbuild(['history', '--root', root, 'no-such-image']), /no-such-image/);
+});
+
+test('images: table, templates, json; unknown template field is a usage error with the field list', () => {
+  const table = tsbuildOk(['images', '--root', root]).stdout;
+  assert.match(table, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
+  assert.match(table, /^localhost\/app +latest +[0-9a-f]{12} +(\d+ seconds|Less than a second) ago +\d/m);
+  assert.match(tsbuildOk(['images', '--root', root, '--format', '{{.Repository}}:{{.Tag}}']).stdout, /^localhost\/app:latest$/m);
+  const json = JSON.parse(tsbuildOk(['images', '--root', root, '--format', 'json']).stdout) as { Id: string }[];
+  assert.ok(json.some((i) => i.Id === appId));
+  const bad = tsbuild(['images', '--root', root, '--format', '{{.Colour}}']);
+  oneLineError(bad, /unknown field \{\{\.Colour\}\}/, 2);
+  assert.match(bad.stderr, /Hint: fields: .*\.Repository/);
+});
+
+test('inspect, tag, rmi, push, run, prune, info, check-store: happy paths', () => {
+  assert.equal((JSON.parse(tsbuildOk(['inspect', '--root', root, 'app']).stdout) as { Id: string }).Id, appId);
+  assert.ok(JSON.parse(tsbuildOk(['inspect', '--root', root, '--type', 'manifest', 'app']).stdout).layers.length >= 2);
+  tsbuildOk(['tag', '--root', root, 'app', 'app:v2']);
+  assert.match(tsbuildOk(['rmi', '--root', root, 'app:v2']).stdout, /^Untagged: localhost\/app:v2$/m);
+  const archive = join(tmp.path, 'app.tar');
+  tsbuildOk(['push', '-q', '--root', root, 'app', `oci-archive:${archive}`]);
+  assert.ok(existsSync(archive));
+  assert.equal(tsbuildOk(['run', '--rm', '--root', root, 'app']).stdout, 'hi\n');
+  tsbuildOk(['prune', '--root', root]);
+  assert.match(tsbuildOk(['info', '--root', root]).stdout, /^isolation chroot: /m);
+  tsbuildOk(['check-store', '-q', '--root', root]);
+});
+
+test('the most likely error of each command is one line with the right exit code', () => {
+  oneLineError(tsbuild(['build', '--root', root, tmp.dir('empty')]), /no Containerfile or Dockerfile found/);
+  oneLineError(tsbuild(['inspect', '--root', root, 'nope']), /nope/);
+  oneLineError(tsbuild(['tag', '--root', root, 'nope', 'x']), /nope/);
+  oneLineError(tsbuild(['rmi', '--root', root, 'nope']), /nope/);
+  oneLineError(tsbuild(['push', '--root', root, 'nope', 'oci:/tmp/x']), /nope/);
+  oneLineError(tsbuild(['pull', '--root', root, 'docker-archive:/no/such.tar']), /no\/such\.tar/);
+  oneLineError(tsbuild(['run', '--root', root, 'nope']), /nope/);
+  oneLineError(tsbuild(['login', 'registry.example']), /needs --username/);
+  oneLineError(tsbuild(['logout', '--authfile', join(tmp.path, 'auth.json'), 'registry.example']), /not logged into registry\.example/);
+  oneLineError(tsbuild(['build', '--root', root, '--progress=fancy', '.']), /--progress/, 2);
+  oneLineError(tsbuild(['imagez']), /unknown command 'imagez'/, 2);
+});
+
+test('a Containerfile error shows the line with a caret under the offending word, and a hint', () => {
+  tmp.file('typo/Containerfile', 'FROM busybox\nCOPY  --chmod=644 --frm=x msg.txt /\n');
+  const r = tsbuild(['build', '--root', root, tmp.path + '/typo']);
+  oneLineError(r, /^Error: Containerfile:2: unknown flag: --frm$/);
+  const lines = r.stderr.split('\n');
+  const i = lines.findIndex((l) => l.startsWith('2 | '));
+  assert.equal(lines[i], '2 | COPY  --chmod=644 --frm=x msg.txt /');
+  assert.equal(lines[i + 1]!.indexOf('^'), lines[i]!.indexOf('--frm'), 'the caret is under --frm');
+  assert.match(r.stderr, /^Hint: did you mean --from\?$/m);
+
+  tmp.file('typo2/Dockerfile.dev', 'FROM busybox\n  RUNN echo\n');
+  const r2 = tsbuild(['build', '--root', root, '-f', join(tmp.path, 'typo2/Dockerfile.dev'), tmp.path + '/typo2']);
+  const l2 = r2.stderr.split('\n');
+  const j = l2.findIndex((l) => l.startsWith('2 | '));
+  assert.equal(l2[j + 1]!.indexOf('^'), l2[j]!.indexOf('RUNN'));
+  assert.match(r2.stderr, /^Hint: did you mean RUN\?$/m);
+});
+
+test('--debug adds the stack trace of an internal error only', () => {
+  const r = tsbuild(['--debug', 'inspect', '--root', root, 'nope']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^Error: /m);
+});
