@@ -1,6 +1,7 @@
 // Small filesystem helpers shared by the stores: atomic writes and pid-tagged temp names.
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
+import type { LayerEntryType } from './layer-entry.js';
 import { join } from 'node:path';
 
 /**
@@ -67,4 +68,31 @@ export async function exists(path: string): Promise<boolean> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
+}
+
+/** lstat, or undefined when the path (or a parent) does not exist. */
+export async function lstatIfExists(path: string): Promise<Stats | undefined> {
+  try {
+    return await fsp.lstat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** The layer entry type of a file; sockets, which never belong in images, are reported as such. */
+export function fileTypeOf(st: Stats): LayerEntryType | 'socket' {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  if (st.isFIFO()) return 'fifo';
+  return 'socket';
+}
+
+/** Overlay's whiteout: a character device 0/0. */
+export function isWhiteoutDevice(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
 }

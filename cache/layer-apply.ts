@@ -8,6 +8,7 @@ import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, normalizeEntryPath } from './layer-en
 import { openLayer } from './layer-read.js';
 import { isRoot, loadNative, type NativeFs } from './native.js';
 import type { TarMember } from './tar-read.js';
+import { lstatIfExists } from './fsutil.js';
 
 export interface ApplyOptions {
   /** Write whiteouts the way overlayfs wants its lower dirs: char 0/0 devices and the opaque xattr. */
@@ -80,7 +81,7 @@ class Applier {
     }
 
     const abs = join(parentAbs, name);
-    const existing = await lstatOrUndefined(abs);
+    const existing = await lstatIfExists(abs);
     if (existing && !(h.type === 'dir' && existing.isDirectory())) await this.remove(rel, abs);
 
     switch (h.type) {
@@ -141,7 +142,7 @@ class Applier {
     const dirs = [...this.dirMeta].sort((x, y) => y[0].split('/').length - x[0].split('/').length);
     for (const [rel, meta] of dirs) {
       const abs = join(this.root, rel);
-      const st = await lstatOrUndefined(abs);
+      const st = await lstatIfExists(abs);
       if (!st?.isDirectory()) continue;
       await fsp.chmod(abs, meta.mode);
       await fsp.utimes(abs, meta.mtime, meta.mtime);
@@ -159,7 +160,7 @@ class Applier {
       cur = cur ? cur + '/' + c : c;
       if (this.safeDirs.has(cur)) continue;
       const abs = join(this.root, cur);
-      const st = await lstatOrUndefined(abs);
+      const st = await lstatIfExists(abs);
       if (!st) {
         await fsp.mkdir(abs, 0o755);
         this.written.add(cur);
@@ -180,7 +181,7 @@ class Applier {
     let cur = '';
     for (const c of parentRel ? parentRel.split('/') : []) {
       cur = cur ? cur + '/' + c : c;
-      const st = await lstatOrUndefined(join(this.root, cur));
+      const st = await lstatIfExists(join(this.root, cur));
       if (!st) throw new UserError(`bad layer: hardlink ${JSON.stringify(forEntry)} points to missing ${JSON.stringify(rel)}`);
       if (!st.isDirectory()) {
         // A symlinked parent could lead anywhere on the host: refuse rather than resolve it.
@@ -188,7 +189,7 @@ class Applier {
       }
     }
     const abs = join(this.root, rel);
-    const st = await lstatOrUndefined(abs);
+    const st = await lstatIfExists(abs);
     if (!st) throw new UserError(`bad layer: hardlink ${JSON.stringify(forEntry)} points to missing ${JSON.stringify(rel)}`);
     if (st.isDirectory()) throw new UserError(`bad layer: hardlink ${JSON.stringify(forEntry)} points to directory ${JSON.stringify(rel)}`);
     return abs;
@@ -265,11 +266,3 @@ class Applier {
   }
 }
 
-async function lstatOrUndefined(p: string) {
-  try {
-    return await fsp.lstat(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}

@@ -3,6 +3,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, compareEntryPaths, type LayerEntry, type LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
+import { fileTypeOf } from './fsutil.js';
 
 export interface ScanOptions {
   /** The tree is an overlay upper dir: translate char 0/0 devices and opaque xattrs into whiteouts. */
@@ -21,14 +22,11 @@ export function devMinor(rdev: number): number {
   return (rdev & 0xff) | ((rdev >>> 12) & ~0xff);
 }
 
-function entryType(st: Stats): LayerEntryType | undefined {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isFIFO()) return 'fifo';
-  return undefined; // sockets do not belong in images
+
+/** Sockets do not belong in images: they are skipped. */
+function entryTypeOf(st: Stats): LayerEntryType | undefined {
+  const t = fileTypeOf(st);
+  return t === 'socket' ? undefined : t;
 }
 
 export async function scanDir(root: string, opts: ScanOptions = {}): Promise<LayerEntry[]> {
@@ -63,7 +61,7 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
     const path = rel ? rel + '/' + name : name;
     const abs = join(root, path);
     const st = await fsp.lstat(abs);
-    const type = entryType(st);
+    const type = entryTypeOf(st);
     if (!type) continue;
     const ov = opts.overrides?.get(path);
     const base = {

@@ -7,6 +7,7 @@ import { UserError } from '../oci/errors.js';
 import type { LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
 import { usernsRanges } from './userns.js';
+import { fileTypeOf, isWhiteoutDevice, lstatIfExists } from './fsutil.js';
 
 export interface ViewStat {
   type: LayerEntryType;
@@ -20,7 +21,7 @@ export interface ViewStat {
 
 const MAX_SYMLINKS = 40; // as Linux' MAXSYMLINKS
 
-const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+const isWhiteout = isWhiteoutDevice;
 
 /**
  * Rootless with subordinate ids, snapshots are unpacked in a user namespace (cache/userns.ts), so
@@ -36,15 +37,6 @@ function containerIds(uid: number, gid: number): { uid: number; gid: number } {
   return { uid: back(uid, process.getuid!(), r.uid), gid: back(gid, process.getgid!(), r.gid) };
 }
 
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await fsp.lstat(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
 
 function split(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
@@ -94,8 +86,8 @@ export class RootfsView {
     const hit = await this.find(split(await this.resolve(path, false)));
     if (!hit) return undefined;
     const st = hit.st;
-    const type: LayerEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink'
-      : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'fifo';
+    const found = fileTypeOf(st);
+    const type: LayerEntryType = found === 'socket' ? 'fifo' : found;
     const out: ViewStat = { type, mode: st.mode & 0o7777, ...containerIds(st.uid, st.gid), size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000 };
     if (type === 'symlink') out.linkname = await fsp.readlink(hit.host);
     return out;
@@ -120,7 +112,7 @@ export class RootfsView {
       found = true;
       for (const n of await fsp.readdir(host)) {
         if (names.has(n) || hidden.has(n)) continue;
-        const cst = await lstatOrUndefined(join(host, n));
+        const cst = await lstatIfExists(join(host, n));
         if (cst && isWhiteout(cst)) hidden.add(n);
         else names.add(n);
       }
@@ -132,7 +124,7 @@ export class RootfsView {
   private lstatHost(host: string): Promise<Stats | undefined> {
     let p = this.lstats.get(host);
     if (!p) {
-      p = lstatOrUndefined(host);
+      p = lstatIfExists(host);
       this.lstats.set(host, p);
     }
     return p;

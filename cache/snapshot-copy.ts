@@ -5,19 +5,11 @@ import { constants as C, promises as fsp, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { devMajor, devMinor } from './layer-scan.js';
 import { isRoot, loadNative, type NativeFs } from './native.js';
+import { isWhiteoutDevice, lstatIfExists } from './fsutil.js';
 
 const OPAQUE = ['trusted.overlay.opaque', 'user.overlay.opaque'];
-const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+const isWhiteout = isWhiteoutDevice;
 
-async function lstatMaybe(p: string): Promise<Stats | undefined> {
-  try {
-    return await fsp.lstat(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
 
 class Copier {
   /** Hardlinks are per layer (a tar's links point inside the same tar): inode → first copy. */
@@ -49,7 +41,7 @@ class Copier {
       const s = join(src, name);
       const d = join(dst, name);
       const st = await fsp.lstat(s);
-      const ex = await lstatMaybe(d);
+      const ex = await lstatIfExists(d);
       if (isWhiteout(st)) {
         if (ex) await fsp.rm(d, { recursive: true, force: true });
         continue;
@@ -123,7 +115,7 @@ export async function materialize(lowers: string[], dest: string, sub = '/'): Pr
   for (const layer of lowers) {
     c.newLayer();
     const s = rel ? join(layer, rel) : layer;
-    const st = await lstatMaybe(s);
+    const st = await lstatIfExists(s);
     if (!st) continue;
     if (isWhiteout(st)) {
       if (out) await fsp.rm(out, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { IgnoreMatcher } from '../context/ignore.js';
 import { joinRel } from '../context/paths.js';
 import type { LayerEntry, LayerEntryType, RootfsTreeReader } from './layer-entry.js';
+import { fileTypeOf } from '../../cache/fsutil.js';
 
 export interface SourceStat {
   type: LayerEntryType | 'socket';
@@ -31,15 +32,6 @@ export interface CopySource {
   content(rel: string): Promise<NonNullable<LayerEntry['content']>>;
 }
 
-function typeOf(st: Stats): SourceStat['type'] {
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  return 'file';
-}
 
 /** The build context directory seen through its ignore matcher. */
 export class ContextSource implements CopySource {
@@ -68,7 +60,7 @@ export class ContextSource implements CopySource {
       if (!st.isDirectory() || !(await this.hasVisible(rel))) return undefined;
     }
     const out: SourceStat = {
-      type: typeOf(st),
+      type: fileTypeOf(st),
       mode: st.mode & 0o7777,
       uid: 0,
       gid: 0,
