@@ -5,16 +5,19 @@
 //   await pull(store, 'docker-archive:/tmp/busybox.tar');
 //   const image = await build({ context: '.', store, tags: ['my-app'] });
 //   await push(store, image.id, 'oci-archive:/tmp/my-app.tar');
+//
+// build() reports progress through `onEvent` (BuildEvent), pull()/push() through `onEvent`
+// (TransferEvent): the same typed events the CLI renders and writes with --progress=json.
 import type { Store } from './cache/store.js';
 import { requireImage } from './cache/lookup.js';
 import { pullImage, pushImage, type TransferOptions } from './registry/api.js';
 
 export { build, type BuildOptions, type BuildResult } from './builder/build.js';
-export type { BuildEvent, EventSink } from './builder/events.js';
+export type { BuildEvent, EventSink, TransferEvent, ProgressEvent } from './builder/events.js';
 export { openStore, defaultStoreRoot, type Store } from './cache/store.js';
 export type { ImageRecord } from './cache/images.js';
 export { findImage } from './cache/lookup.js';
-export { UserError, isUserError } from './oci/errors.js';
+export { UserError, StepFailedError, isUserError, type SourceLocation } from './oci/errors.js';
 export type { ImageConfig, ImageManifest, Descriptor, Platform } from './oci/types.js';
 export type { TransferOptions } from './registry/api.js';
 

@@ -1,0 +1,53 @@
+// The library example from the README, run as written: extracted from README.md, type-checked
+// with tsc (strict) against the shipped .d.ts through the package name, compiled and run with node
+// in a directory that installs tsbuild the way npm would (node_modules/tsbuild).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { TempDir } from '../helpers/cli.js';
+import { makeBusyboxImage, REPO_ROOT, type BusyboxImage } from '../helpers/busybox-image.js';
+
+let tmp: TempDir;
+let busybox: BusyboxImage;
+
+before(() => {
+  tmp = new TempDir();
+  busybox = makeBusyboxImage();
+});
+after(() => {
+  busybox?.cleanup();
+  tmp?.cleanup();
+});
+
+function readmeExample(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Library API'));
+  const m = /```ts\n([\s\S]*?)```/.exec(section);
+  assert.ok(m, 'README has a ts example under "Library API"');
+  return m[1]!;
+}
+
+test('the README library example type-checks against the .d.ts and runs', () => {
+  const dir = tmp.path;
+  mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
+  symlinkSync(REPO_ROOT, join(dir, 'node_modules/tsbuild'));
+  symlinkSync(join(REPO_ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
+  copyFileSync(busybox.dockerArchive, join(dir, 'busybox.tar'));
+  tmp.file('app/Containerfile', 'FROM busybox\nARG GREETING\nRUN echo "$GREETING from RUN"\nCOPY msg.txt /msg.txt\n');
+  tmp.file('app/msg.txt', 'hi\n');
+  tmp.file('example.mts', readmeExample());
+  const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+  const compiled = spawnSync(process.execPath, [tsc, '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'false', '--outDir', 'out', 'example.mts'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(compiled.status, 0, `tsc: ${compiled.stdout}${compiled.stderr}`);
+  // The example's types came from the package's declaration files, not from sources.
+  assert.ok(existsSync(join(REPO_ROOT, 'dist/index.d.ts')));
+  const out = execFileSync(process.execPath, ['out/example.mjs'], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
+  assert.match(out, /^\[1\/4\] FROM busybox$/m);
+  assert.match(out, /^ {2}hello from RUN$/m);
+  assert.match(out, /^built [0-9a-f]{64} \(localhost\/my-app:1\.0\) steps: \S+ \d+ms \d+ms \d+ms$/m);
+  assert.match(out, /^pushed sha256:[0-9a-f]{64} \(\d+ bytes\)$/m);
+  assert.match(out, /^pushed sha256:[0-9a-f]{64}$/m);
+  assert.ok(existsSync(join(dir, 'my-app.tar')));
+});
