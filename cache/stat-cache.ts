@@ -6,12 +6,20 @@
 // its mtime/ctime moving. Linux file times come from a coarse clock (≤ 10 ms ticks), so an entry is only
 // remembered when the file's times are at least RACY_MS older than the moment its contents were read;
 // a younger file is simply re-read next time.
+//
+// Deleted files: when the cache is saved after a run that hashed the context, the entries that run did
+// not look up are lstat'ed and dropped if their file is gone (or no longer a regular file), so the
+// cache does not keep every file the context ever had. Entries looked up are live and cost nothing;
+// an unchanged rebuild looks up everything it used before, so the check costs only when the selection
+// changed. Files that still exist stay: another Containerfile on the same context may COPY them.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 
 const RACY_MS = 100n;
+/** lstat calls in flight when pruning entries of deleted files. */
+const PRUNE_BATCH = 64;
 const VERSION = 1;
 
 /** [size, mtimeNs, ctimeNs, ino, digest] — compact, since a context may have tens of thousands. */
@@ -27,8 +35,10 @@ export class StatCache {
   private entries = new Map<string, Row>();
   private dirty = false;
   private loaded?: Promise<void>;
+  /** Paths looked up this run: their files exist (saving checks only the others). */
+  private readonly seen = new Set<string>();
   /** Files hashed this run, reads saved: for tests and benchmarks. */
-  readonly counters = { hits: 0, reads: 0 };
+  readonly counters = { hits: 0, reads: 0, pruned: 0 };
 
   constructor(
     /** <root>/cache/stat/<id>.json */
@@ -59,6 +69,7 @@ export class StatCache {
   /** sha256 digest of a regular file's contents, from the cache when its stat is unchanged. */
   async digest(rel: string, st: BigIntStats): Promise<string> {
     await this.load();
+    this.seen.add(rel);
     const row = this.entries.get(rel);
     const size = String(st.size);
     const mtime = String(st.mtimeNs);
@@ -82,8 +93,36 @@ export class StatCache {
     return digest;
   }
 
+  /** Drop entries not looked up this run whose path is no longer a regular file; true if any went. */
+  private async pruneDeleted(): Promise<boolean> {
+    const unseen = [...this.entries.keys()].filter((rel) => !this.seen.has(rel));
+    let removed = 0;
+    for (let i = 0; i < unseen.length; i += PRUNE_BATCH) {
+      await Promise.all(
+        unseen.slice(i, i + PRUNE_BATCH).map(async (rel) => {
+          try {
+            if ((await fsp.lstat(join(this.contextDir, rel))).isFile()) return;
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            // Only a definite "not there" removes an entry: EACCES & co. say nothing about the file.
+            if (code !== 'ENOENT' && code !== 'ENOTDIR') return;
+          }
+          this.entries.delete(rel);
+          removed++;
+        }),
+      );
+    }
+    this.counters.pruned += removed;
+    return removed > 0;
+  }
+
   /** Write the cache back (atomically) when something changed. Failures are ignored: it is a cache. */
   async save(): Promise<void> {
+    // Never loaded: no lookups happened and there is nothing to prune (nor to overwrite with nothing).
+    if (this.loaded) {
+      await this.loaded;
+      if (await this.pruneDeleted()) this.dirty = true;
+    }
     if (!this.dirty) return;
     this.dirty = false;
     const f: StatFile = { version: VERSION, dir: this.contextDir, entries: Object.fromEntries(this.entries) };
