@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { makeBusyboxImage } from '../test/helpers/busybox-image.js';
 import { Buildah, Tsbuild, type Builder } from './builders.js';
 import { prepareFs, unmountAll } from './loopfs.js';
+import { snapshotTsbuild } from './snapshot.js';
 import { summarize, table, toRaw, type RawRun } from './report.js';
 import { FULL, QUICK, workloads, type Env } from './workloads.js';
 
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
   mkdirSync(base, { recursive: true });
   log(`bench file system: ${fs.description}; working in ${base}`);
 
-  const ts = new Tsbuild(join(base, 'tsbuild'), join(REPO, 'dist', 'cli', 'main.js'), o['tsbuild-arg']!);
+  const snap = snapshotTsbuild(REPO, `/var/tmp/tsbuild-bench-dist-${process.pid}`);
+  const ts = new Tsbuild(join(base, 'tsbuild'), snap.main, o['tsbuild-arg']!);
   const bah = new Buildah(join(base, 'buildah'), o.isolation === 'chroot' ? 'chroot' : 'oci');
   const builders: Builder[] = [ts, bah];
 
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    snap.remove();
     bah.cleanup();
     if (!o['keep-mounted']) unmountAll(fs.mount);
   }
