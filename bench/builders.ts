@@ -21,6 +21,8 @@ export interface Builder {
   push(tag: string, dest: string): Promise<Measured>;
   /** The image's files under `prefixes`, read from its output (tsbuild) or a mounted container (buildah). */
   tree(tag: string, prefixes: string[], scratch: string): Promise<Tree>;
+  /** The layer digests of the image as stored, when the builder keeps compressed blobs (tsbuild). */
+  storedLayerDigests?(tag: string): string[];
   /** Where a check failure should point. */
   describe(): string;
 }
@@ -65,6 +67,11 @@ export class Tsbuild implements Builder {
     const t = await treeFromLayout(layout, prefixes);
     rmSync(layout, { recursive: true, force: true });
     return t.tree;
+  }
+
+  storedLayerDigests(tag: string): string[] {
+    const out = JSON.parse(run(process.execPath, [this.main, 'inspect', tag], this.env())) as { Manifest: { layers: { digest: string }[] } };
+    return out.Manifest.layers.map((l) => l.digest);
   }
 
   describe(): string {

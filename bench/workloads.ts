@@ -297,6 +297,9 @@ class Push implements Workload {
       rmSync(layout, { recursive: true, force: true });
       execFileSync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${reg.host}/bench/${tag}:latest`, `oci:${layout}:latest`], { stdio: ['ignore', 'ignore', 'pipe'] });
       const got = await treeFromLayout(layout, [prefix]);
+      // The registry must hold the very blobs the store holds: a push that recompressed would differ.
+      const stored = b.storedLayerDigests?.(tag);
+      if (stored && stored.join() !== got.blobDigests.join()) problems.push(`${tag}: pushed layers ${got.blobDigests.join()} are not the stored ${stored.join()}`);
       problems.push(...diffTrees(expected, got.tree).map((p) => `${tag}: ${p}`));
       rmSync(layout, { recursive: true, force: true });
     }
