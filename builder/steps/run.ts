@@ -13,6 +13,7 @@ import { currentWorkdir, type LayerRef } from '../solve/stage-state.js';
 import { RUN_PIPES_DIR, runCommand, runEnv } from './run-command.js';
 import { parseRunFlags } from './run-flags.js';
 import { executeIsolated } from './run-isolation.js';
+import { isolationHint } from './run-hint.js';
 import { defaultRunOptions } from './run-options.js';
 import { LineEmitter } from './run-output.js';
 import { resolveRunUser } from './run-user.js';
@@ -79,7 +80,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
     }).catch((e: unknown) => {
       out.flush();
       if ((e as Error).name === 'AbortError') throw new UserError('build interrupted', { location: ins.pos, exitCode: 130 });
-      if (e instanceof RunError) throw new UserError(`RUN could not start: ${e.message}`, { location: ins.pos, cause: e });
+      if (e instanceof RunError) throw new UserError(`RUN could not start: ${e.message}`, { location: ins.pos, cause: e, hint: isolationHint(e.message, opts.isolation) });
       throw e;
     });
     out.flush();
