@@ -87,8 +87,12 @@ class Pool {
 
 let pool: Pool | undefined;
 function sharedPool(): Pool {
-  // Two cores (the benchmark machine) get two workers: the main thread's tar/sha256 work overlaps them.
-  pool ??= new Pool(Math.max(1, Math.min(availableParallelism(), 8)));
+  // One worker per core but one: the main thread is busy too (reading files, SHA-256 of the tar and
+  // of the blob, writing), so on 2 cores one worker keeps both cores full without a third thread
+  // competing, and without a second V8 isolate's ~25 MiB. TSBUILD_COMPRESS_THREADS overrides.
+  const env = Number(process.env['TSBUILD_COMPRESS_THREADS']);
+  const n = Number.isInteger(env) && env > 0 ? env : availableParallelism() - 1;
+  pool ??= new Pool(Math.max(1, Math.min(n, 8)));
   return pool;
 }
 
