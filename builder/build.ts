@@ -22,6 +22,7 @@ import { defaultRunOptions, type RunNetwork, type SecretSource } from './steps/r
 import type { Isolation } from '../native/index.js';
 import { markBuildActive } from '../cache/gc.js';
 import { exportCache, importCache, type RemoteCache } from '../cache/build-cache-remote.js';
+import { CacheMountSync, cacheMountLimit } from '../cache/build-cache-mounts.js';
 import type { ImageDestination, ImageSource } from '../registry/transport.js';
 import type { Platform } from '../oci/types.js';
 import type { StagePlan } from './plan/stages.js';
@@ -73,6 +74,8 @@ export interface BuildOptions {
   cacheFrom?: { reference: string; open(): Promise<ImageSource> };
   /** --cache-to: where to write the entries this build used or made, as one cache image. */
   cacheTo?: { reference: string; open(): Promise<ImageDestination> };
+  /** --cache-to: cache mounts with more file bytes than this are not exported (default 512 MiB, or $TSBUILD_CACHE_MOUNT_MAX). */
+  cacheMountExportMax?: number;
 }
 
 export interface BuildResult {
@@ -207,6 +210,8 @@ async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Prom
 
 async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, ignorePatterns: string[], remote: RemoteCache | undefined): Promise<BuildResult> {
   const { context, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit } = b;
+  const mountLimit = opts.cacheTo ? cacheMountLimit(opts.cacheMountExportMax) : 0;
+  const mounts = opts.cacheTo || remote ? new CacheMountSync(store, remote, (message) => emit({ type: 'warning', message })) : undefined;
   const solver = new Solver({
     store,
     plan,
@@ -227,7 +232,7 @@ async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, 
     signal: opts.signal,
     steps: defaultSteps(),
     run: runOptions(opts),
-    cache: { lookup: !opts.noCache, noCacheStages: opts.noCacheFilter ?? [], remote },
+    cache: { lookup: !opts.noCache, noCacheStages: opts.noCacheFilter ?? [], remote, mounts },
   });
   const final = await solver.solve();
   // Layers hit in the remote cache are fetched only now, and only those the image is made of.
@@ -254,9 +259,10 @@ async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, 
   const ev: BuildEvent = { type: 'image', id: record.id, names: record.names, manifestDigest: built.manifest.digest };
   emit(ev);
   if (opts.cacheTo) {
+    const packed = (await mounts?.pack(mountLimit)) ?? [];
     const dest = await opts.cacheTo.open();
     try {
-      const r = await exportCache(store, [...solver.usedEntries.values()], dest, remote);
+      const r = await exportCache(store, [...solver.usedEntries.values()], dest, remote, packed);
       emit({ type: 'cache-export', reference: opts.cacheTo.reference, entries: r.entries, layers: r.layers, manifestDigest: r.manifestDigest });
     } finally {
       await dest.close();

@@ -4,6 +4,8 @@
 // image), carries the entries (key → layer, created) under "dev.tsbuild.cache". `--cache-from`
 // reads only the manifest and that config up front; a layer blob is fetched only when the build
 // really needs it (a later step misses on top of it, or it ends up in the final image).
+// The same image carries exported RUN --mount=type=cache contents, one layer per mount id, under
+// "mounts" in that field (see build-cache-mounts.ts); readers that predate them ignore the field.
 import { Readable } from 'node:stream';
 import { sha256 } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
@@ -12,6 +14,7 @@ import type { Descriptor, ImageManifest } from '../oci/types.js';
 import { copyImage } from '../registry/copy.js';
 import type { ImageDestination, ImageSource } from '../registry/transport.js';
 import type { CacheEntry, CacheLayer } from './build-cache.js';
+import type { CacheMountLayer } from './build-cache-mounts.js';
 import type { Store } from './store.js';
 
 const FIELD = 'dev.tsbuild.cache';
@@ -20,6 +23,10 @@ const KEY_RE = /^sha256:[a-f0-9]{64}$/;
 export interface RemoteCache {
   readonly reference: string;
   get(key: string): CacheEntry | undefined;
+  /** The exported contents of cache mount `id`, if the cache image has them. */
+  mount(id: string): CacheLayer | undefined;
+  /** Ids of every cache mount the image carries, sorted. */
+  mountIds(): string[];
   /** Bring a layer blob into the local store (once, however many ask). */
   fetch(layer: CacheLayer): Promise<void>;
   /** The blob as a stream, without storing it (for re-exporting entries never fetched). */
@@ -33,11 +40,20 @@ async function readAll(s: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+function validLayer(l: CacheLayer | undefined): l is CacheLayer {
+  return !!l && typeof l === 'object' && KEY_RE.test(l.digest) && KEY_RE.test(l.diffID) && Number.isSafeInteger(l.size) && typeof l.mediaType === 'string';
+}
+
 function validEntry(e: unknown): e is CacheEntry {
   const x = e as CacheEntry;
   if (!x || typeof x !== 'object' || typeof x.key !== 'string' || !KEY_RE.test(x.key) || typeof x.created !== 'string') return false;
   if (x.layer === undefined) return true;
-  return KEY_RE.test(x.layer.digest) && KEY_RE.test(x.layer.diffID) && Number.isSafeInteger(x.layer.size) && typeof x.layer.mediaType === 'string';
+  return validLayer(x.layer);
+}
+
+function validMount(m: unknown): m is CacheMountLayer {
+  const x = m as CacheMountLayer;
+  return !!x && typeof x === 'object' && typeof x.id === 'string' && x.id !== '' && validLayer(x.layer);
 }
 
 /** Read the entries of a cache image. */
@@ -48,17 +64,23 @@ export async function importCache(store: Store, src: ImageSource): Promise<Remot
   const bytes = await readAll(await src.getBlob(manifest.config));
   if (sha256(bytes) !== manifest.config.digest) throw new UserError(`${src.reference}: cache config does not match its digest`);
   const config = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  const field = config[FIELD] as { version?: number; entries?: unknown[] } | undefined;
+  const field = config[FIELD] as { version?: number; entries?: unknown[]; mounts?: unknown } | undefined;
   if (!field || field.version !== 1 || !Array.isArray(field.entries)) throw new UserError(`${src.reference}: not a tsbuild cache image`);
   // Only layers the manifest lists can be fetched from it; others make their entry useless.
   const listed = new Set((manifest.layers ?? []).map((l) => l.digest));
   const entries = new Map<string, CacheEntry>();
   for (const e of field.entries) if (validEntry(e) && (!e.layer || listed.has(e.layer.digest))) entries.set(e.key, { ...e, version: 1 });
+  const mounts = new Map<string, CacheLayer>();
+  for (const m of Array.isArray(field.mounts) ? field.mounts : []) {
+    if (validMount(m) && listed.has(m.layer.digest)) mounts.set(m.id, { diffID: m.layer.diffID, digest: m.layer.digest, size: m.layer.size, mediaType: m.layer.mediaType });
+  }
   const fetching = new Map<string, Promise<void>>();
   const desc = (l: CacheLayer): Descriptor => ({ mediaType: l.mediaType, digest: l.digest, size: l.size });
   return {
     reference: src.reference,
     get: (key) => entries.get(key),
+    mount: (id) => mounts.get(id),
+    mountIds: () => [...mounts.keys()].sort(),
     fetch(layer) {
       let p = fetching.get(layer.digest);
       if (!p) {
@@ -76,21 +98,24 @@ export async function importCache(store: Store, src: ImageSource): Promise<Remot
   };
 }
 
-/** Write `entries` as one cache image to `dest`. Layers not in the store are streamed from `remote`. */
-export async function exportCache(store: Store, entries: CacheEntry[], dest: ImageDestination, remote?: RemoteCache): Promise<{ manifestDigest: string; entries: number; layers: number }> {
+/**
+ * Write `entries` (and packed cache `mounts`) as one cache image to `dest`. Layers not in the store
+ * are streamed from `remote`.
+ */
+export async function exportCache(store: Store, entries: CacheEntry[], dest: ImageDestination, remote?: RemoteCache, mounts: CacheMountLayer[] = []): Promise<{ manifestDigest: string; entries: number; layers: number; mounts: number }> {
   const layers: CacheLayer[] = [];
   const seen = new Set<string>();
-  for (const e of entries) {
-    if (e.layer && !seen.has(e.layer.digest)) {
-      seen.add(e.layer.digest);
-      layers.push(e.layer);
+  for (const l of [...entries.map((e) => e.layer), ...mounts.map((m) => m.layer)]) {
+    if (l && !seen.has(l.digest)) {
+      seen.add(l.digest);
+      layers.push(l);
     }
   }
   const config = {
     architecture: 'unknown',
     os: 'unknown',
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
-    [FIELD]: { version: 1, entries: entries.map(({ key, layer, created, instruction }) => ({ key, ...(layer ? { layer } : {}), created, instruction })) },
+    [FIELD]: { version: 1, entries: entries.map(({ key, layer, created, instruction }) => ({ key, ...(layer ? { layer } : {}), created, instruction })), ...(mounts.length > 0 ? { mounts: mounts.map(({ id, layer }) => ({ id, layer })) } : {}) },
   };
   const configBytes = Buffer.from(JSON.stringify(config));
   const configDesc: Descriptor = { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length };
@@ -115,5 +140,5 @@ export async function exportCache(store: Store, entries: CacheEntry[], dest: Ima
     close: async () => undefined,
   };
   const r = await copyImage(src, dest, {});
-  return { manifestDigest: r.manifestDigest, entries: entries.length, layers: layers.length };
+  return { manifestDigest: r.manifestDigest, entries: entries.length, layers: layers.length, mounts: mounts.length };
 }

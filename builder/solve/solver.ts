@@ -7,6 +7,7 @@ import type { Store } from '../../cache/store.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
 import { BuildCache, type CacheEntry, type CacheLayer } from '../../cache/build-cache.js';
 import type { RemoteCache } from '../../cache/build-cache-remote.js';
+import type { CacheMountSync } from '../../cache/build-cache-mounts.js';
 import { StatCache } from '../../cache/stat-cache.js';
 import { formatPlatform } from '../../oci/platform.js';
 import { ContextHasher } from '../context/hash.js';
@@ -30,6 +31,8 @@ export interface CacheOptions {
   noCacheStages?: string[];
   /** Entries imported with --cache-from: consulted after the local cache; layers fetched on demand. */
   remote?: RemoteCache;
+  /** RUN --mount=type=cache contents to import (--cache-from) and to note for export (--cache-to). */
+  mounts?: CacheMountSync;
 }
 
 /**

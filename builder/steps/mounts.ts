@@ -1,10 +1,10 @@
 // RUN --mount requests → host paths the runtime bind-mounts (or tmpfs). Nothing here lands in the
 // step's layer: mount targets the rootfs lacks are made in the runtime's throw-away init layer.
-import { createHash } from 'node:crypto';
 import { promises as fsp, realpathSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import type { MountSpec } from '../../native/index.js';
+import { cacheMountPaths } from '../../cache/build-cache-mounts.js';
 import { withFileLock } from '../../cache/lock.js';
 import type { RunScratch } from '../../cache/run-scratch.js';
 import { materialize } from '../../cache/snapshot-copy.js';
@@ -113,23 +113,27 @@ export async function prepareMounts(reqs: MountReq[], ctx: StepContext, scratch:
           break;
         }
         case 'cache': {
-          const base = join(ctx.solve.store.root, 'cache-mounts');
-          const key = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
-          const dir = join(base, key);
+          const { base, key, dir } = cacheMountPaths(ctx.solve.store.root, m.id);
           await fsp.mkdir(base, { recursive: true, mode: 0o700 });
           if (m.sharing !== 'shared') releases.push(await hold(join(base, `${key}.lock`)));
+          let created = true;
           try {
             await fsp.mkdir(dir, { mode: m.mode });
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            created = false;
+          }
+          if (created) {
             await fsp.chmod(dir, m.mode);
             if (asRoot()) await fsp.chown(dir, m.uid, m.gid);
             await fsp.writeFile(join(base, `${key}.id`), m.id + '\n');
-            if (m.from || m.source) {
-              // Seed a new cache from a stage/image (from=) or the context.
-              const seed = m.from ? await copyFrom(m.from, m.source ?? '/', ctx, scratch, loc) : contextPath(ctx.solve.contextDir, m.source!, loc);
-              await fsp.cp(seed, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: false });
-            }
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          }
+          // --cache-from: an empty mount gets the exported contents (once per build); --cache-to: noted for export.
+          await ctx.solve.cache?.mounts?.use(m.id);
+          if (created && (m.from || m.source)) {
+            // Seed a new cache from a stage/image (from=) or the context; imported files are kept.
+            const seed = m.from ? await copyFrom(m.from, m.source ?? '/', ctx, scratch, loc) : contextPath(ctx.solve.contextDir, m.source!, loc);
+            await fsp.cp(seed, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: false });
           }
           mounts.push({ type: 'bind', source: dir, target: m.target, readonly: !m.rw });
           break;
