@@ -1,6 +1,6 @@
 // Deterministic workload inputs: build contexts laid out from a seed, so a run here and a run on
 // another machine build the very same bytes.
-import { mkdirSync, writeFileSync, openSync, writeSync, closeSync, utimesSync } from 'node:fs';
+import { mkdirSync, writeFileSync, openSync, writeSync, closeSync, utimesSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { Rng, randomBytesStream } from './rng.js';
 
@@ -105,4 +105,10 @@ function streamFile(path: string, size: number, next: (n: number) => Buffer): vo
     closeSync(fd);
   }
   utimesSync(path, FIXED_MTIME, FIXED_MTIME);
+}
+
+/** Give every directory under `root` (itself included) the fixed mtime, deepest first, once its files are written. */
+export function fixDirTimes(root: string): void {
+  for (const e of readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) fixDirTimes(join(root, e.name));
+  utimesSync(root, FIXED_MTIME, FIXED_MTIME);
 }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync, utimesSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Builder } from './builders.js';
 import type { Measured } from './measure.js';
-import { FIXED_MTIME, writeCompressibleFile, writeManySmall, writeRandomFile } from './gen.js';
+import { FIXED_MTIME, fixDirTimes, writeCompressibleFile, writeManySmall, writeRandomFile } from './gen.js';
 import { diffTrees, fileDigest, treeFromLayout, type Expected } from './tree.js';
 import { startRegistry } from './registry.js';
 
@@ -87,6 +87,7 @@ class ManySmall implements Workload {
     rmSync(root, { recursive: true, force: true });
     mkdirSync(this.ctx, { recursive: true });
     this.files = writeManySmall(this.ctx, env.sizes.w1Files, 1);
+    fixDirTimes(this.ctx); // directory mtimes go into the layer too: same context, same bytes
     this.file = containerfile(root, `FROM ${env.base}\nCOPY . /app\n`);
   }
 
@@ -152,6 +153,7 @@ class BigFile implements Workload {
     writeCompressibleFile(join(this.ctx, 'app.log'), env.sizes.w2Bytes, 3);
     this.digests.set('data/random.bin', await fileDigest(join(this.ctx, 'random.bin')));
     this.digests.set('data/app.log', await fileDigest(join(this.ctx, 'app.log')));
+    fixDirTimes(this.ctx);
     this.file = containerfile(root, `FROM ${env.base}\nCOPY . /data\n`);
   }
 
@@ -178,6 +180,7 @@ class RunHeavy implements Workload {
     const root = join(env.dir, 'w3');
     this.ctx = join(root, 'context');
     mkdirSync(this.ctx, { recursive: true });
+    fixDirTimes(this.ctx);
     const n = env.sizes.w3FilesPerStep;
     const lines = [`FROM ${env.base}`];
     for (let k = 1; k <= RunHeavy.STEPS; k++) {
@@ -237,6 +240,7 @@ class MultiStage implements Workload {
     const root = join(env.dir, 'w4');
     this.ctx = join(root, 'context');
     mkdirSync(this.ctx, { recursive: true });
+    fixDirTimes(this.ctx);
     const lines: string[] = [];
     for (let s = 1; s <= 4; s++) {
       lines.push(`FROM ${env.base} AS s${s}`);
