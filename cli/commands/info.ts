@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { defaultStoreRoot } from '../../cache/store.js';
 import { detectIsolation, nativeAvailable } from '../../native/index.js';
 import { VERSION } from '../version.js';
+import { defaultIsolation } from '../../builder/steps/run-options.js';
 
 function overlayAvailable(): boolean {
   try {
@@ -39,7 +40,7 @@ export function registerInfo(program: Command): void {
         kernel: release(),
         nativeAddon: nativeAvailable(),
         overlay: overlayAvailable(),
-        defaultIsolation: uid === 0 ? 'oci' : 'rootless',
+        defaultIsolation: defaultIsolation(),
         isolation,
       };
       if (flags.format === 'json') {
