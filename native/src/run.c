@@ -99,6 +99,7 @@ static volatile sig_atomic_t got_signal;
 static char created[MAX_ITEMS][512]; /* mount points created in a plain dir rootfs */
 static int ncreated;
 static int rootfd_is_dir_mode;
+static int entered_by_chroot; /* root entered with chroot(2), not pivot_root */
 
 /* ------------------------------------------------------------------ utils */
 
@@ -630,6 +631,8 @@ static void exec_command(void) {
    * NET_RAW only reaches its own loopback, so ping keeps working there. */
   uint64_t caps = DEFAULT_CAPS;
   if (cfg.net == NET_HOST) caps &= ~(1ULL << CAP_NET_RAW);
+  /* Under a bare chroot(2) the host's root is still reachable by a second chroot: no CAP_SYS_CHROOT. */
+  if (entered_by_chroot) caps &= ~(1ULL << CAP_SYS_CHROOT);
 
   /* bounding set first (needs CAP_SETPCAP), then ambient */
   for (int c = 0; c <= 63; c++) {
@@ -729,12 +732,25 @@ static int container_init(int syncfd) {
   if (have_ns) prepare_binds();
 
   if (chdir(root) != 0) FAIL("chdir %s: %s", root, strerror(errno));
-  if (is_chroot_mode() || !have_ns) {
+  /* With a mount namespace every mode pivots (runc's trick: no put_old directory needed) and
+   * detaches the old root. chroot mode did chroot(2) here, which left the host's root in the
+   * namespace: a step holding CAP_SYS_CHROOT walked out (chroot into a subdir, chdir "..", chroot
+   * "."). chroot(2) stays the fallback of chroot mode only (no mount namespace, or pivot_root
+   * refused), and then the step loses CAP_SYS_CHROOT (see exec_command). */
+  int pivoted = 0;
+  if (have_ns) {
+    if (syscall(SYS_pivot_root, ".", ".") == 0) {
+      if (umount2(".", MNT_DETACH) != 0) FAIL("detach old root: %s", strerror(errno));
+      pivoted = 1;
+    } else if (!is_chroot_mode()) {
+      FAIL("pivot_root %s: %s", root, strerror(errno));
+    } else {
+      WARN("pivot_root %s: %s; using chroot", root, strerror(errno));
+    }
+  }
+  if (!pivoted) {
     if (chroot(".") != 0) FAIL("chroot %s: %s", root, strerror(errno));
-  } else {
-    /* runc's trick: no put_old directory needed */
-    if (syscall(SYS_pivot_root, ".", ".") != 0) FAIL("pivot_root %s: %s", root, strerror(errno));
-    if (umount2(".", MNT_DETACH) != 0) FAIL("detach old root: %s", strerror(errno));
+    entered_by_chroot = 1;
   }
   if (chdir("/") != 0) FAIL("chdir /: %s", strerror(errno));
   if (have_ns) mount_inside();
