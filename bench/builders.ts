@@ -21,7 +21,7 @@ export interface Builder {
   push(tag: string, dest: string): Promise<Measured>;
   /** The image's files under `prefixes`, read from its output (tsbuild) or a mounted container (buildah). */
   tree(tag: string, prefixes: string[], scratch: string): Promise<Tree>;
-  /** The layer digests of the image as stored, when the builder keeps compressed blobs (tsbuild). */
+  /** Digests of the image's compressed layers as stored, when the builder keeps compressed blobs (tsbuild). */
   storedLayerDigests?(tag: string): string[];
   /** Where a check failure should point. */
   describe(): string;
@@ -70,8 +70,10 @@ export class Tsbuild implements Builder {
   }
 
   storedLayerDigests(tag: string): string[] {
-    const out = JSON.parse(run(process.execPath, [this.main, 'inspect', tag], this.env())) as { Manifest: { layers: { digest: string }[] } };
-    return out.Manifest.layers.map((l) => l.digest);
+    const out = JSON.parse(run(process.execPath, [this.main, 'inspect', tag], this.env())) as { Manifest: { layers: { digest: string; mediaType: string }[] } };
+    // Only compressed layers: one stored as a plain tar (the base, imported from a docker-archive)
+    // is compressed on the way out, as buildah does.
+    return out.Manifest.layers.filter((l) => /gzip|zstd/.test(l.mediaType)).map((l) => l.digest);
   }
 
   describe(): string {

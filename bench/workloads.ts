@@ -296,6 +296,7 @@ class Push implements Workload {
     if (!reg) return ['nothing was pushed'];
     const problems: string[] = [];
     const cases: [string, string, Expected][] = [['bench-w1', 'app', this.w1.expected()], ['bench-w2', 'data', this.w2.digests]];
+    mkdirSync(join(env.dir, 'check'), { recursive: true });
     for (const [tag, prefix, expected] of cases) {
       const layout = join(env.dir, 'check', `pulled-${b.name}-${tag}`);
       rmSync(layout, { recursive: true, force: true });
@@ -303,7 +304,8 @@ class Push implements Workload {
       const got = await treeFromLayout(layout, [prefix]);
       // The registry must hold the very blobs the store holds: a push that recompressed would differ.
       const stored = b.storedLayerDigests?.(tag);
-      if (stored && stored.join() !== got.blobDigests.join()) problems.push(`${tag}: pushed layers ${got.blobDigests.join()} are not the stored ${stored.join()}`);
+      const recompressed = (stored ?? []).filter((d) => !got.blobDigests.includes(d));
+      if (recompressed.length > 0) problems.push(`${tag}: stored layers ${recompressed.join()} were not pushed as they are`);
       problems.push(...diffTrees(expected, got.tree).map((p) => `${tag}: ${p}`));
       rmSync(layout, { recursive: true, force: true });
     }
