@@ -8,6 +8,8 @@ import {
 import type { ImageIndex, Platform } from '../../oci/types.js';
 import type { ManifestBytes } from '../transport.js';
 import type { RegistryClient } from './client.js';
+import { describeNetworkError, isRetryableNetworkError } from './errors.js';
+import { backoffDelay, sleep } from './retry.js';
 import { selectManifest } from './platform.js';
 
 export const MANIFEST_ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].join(', ');
@@ -16,15 +18,30 @@ const MAX_MANIFEST = 4 << 20;
 
 /** GET one manifest by tag or digest, exactly as stored; schema 1 is refused here. */
 export async function fetchManifest(client: RegistryClient, tagOrDigest: string): Promise<ManifestBytes> {
-  const res = await client.send({
-    method: 'GET', url: `/v2/${client.repository}/manifests/${tagOrDigest}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200], what: 'fetching manifest',
-  });
-  const declared = Number(res.headers['content-length'] ?? 0);
-  if (declared > MAX_MANIFEST) {
-    await res.body.dump();
-    throw new UserError(`fetching manifest for ${client.reference}: manifest is ${declared} bytes, more than the 4 MiB limit`);
+  // send() retries until the headers arrive; a connection cut in the body is retried here (it
+  // used to escape as an internal error: "other side closed").
+  let res: Awaited<ReturnType<RegistryClient['send']>>;
+  let bytes: Buffer;
+  for (let drops = 0; ; drops++) {
+    res = await client.send({
+      method: 'GET', url: `/v2/${client.repository}/manifests/${tagOrDigest}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200], what: 'fetching manifest',
+    });
+    const declared = Number(res.headers['content-length'] ?? 0);
+    if (declared > MAX_MANIFEST) {
+      await res.body.dump();
+      throw new UserError(`fetching manifest for ${client.reference}: manifest is ${declared} bytes, more than the 4 MiB limit`);
+    }
+    try {
+      bytes = Buffer.from(await res.body.arrayBuffer());
+      break;
+    } catch (e) {
+      const retry = client.config.retry;
+      if (!isRetryableNetworkError(e) || drops >= retry.retries) throw client.finalError('fetching manifest', e, drops + 1);
+      const delay = backoffDelay(retry, drops);
+      client.config.onProgress?.({ type: 'retry', reference: client.reference, what: 'fetching manifest', attempt: drops + 1, delayMs: Math.round(delay), reason: describeNetworkError(e) });
+      await sleep(delay);
+    }
   }
-  const bytes = Buffer.from(await res.body.arrayBuffer());
   if (bytes.length > MAX_MANIFEST) throw new UserError(`fetching manifest for ${client.reference}: manifest is more than the 4 MiB limit`);
   const digest = sha256(bytes);
   const expected = tagOrDigest.includes(':') ? tagOrDigest : headerDigest(res.headers['docker-content-digest']);
@@ -47,12 +64,28 @@ export async function resolveImageManifest(client: RegistryClient, tagOrDigest: 
 }
 
 export async function pushManifest(client: RegistryClient, tagOrDigest: string, m: ManifestBytes): Promise<void> {
-  const res = await client.send({
-    method: 'PUT', url: `/v2/${client.repository}/manifests/${tagOrDigest}`, headers: { 'content-type': m.mediaType }, body: m.bytes, ok: [200, 201, 202], what: 'pushing manifest',
-  });
-  await res.body.dump();
-  const got = headerDigest(res.headers['docker-content-digest']);
-  if (got && got !== m.digest) throw new UserError(`pushing manifest for ${client.reference}: registry stored digest ${got}, expected ${m.digest}`);
+  // A manifest corrupted on the way can still be JSON the registry accepts (a flipped byte in a key
+  // or a media type), and a PUT by tag stores it under the tag before the answer tells us. So a
+  // wrong stored digest is put again — that overwrites the tag — like any transient failure; when
+  // the retries run out, the corrupted manifest is deleted (best effort) rather than left tagged.
+  const attempts = client.config.retry.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    const res = await client.send({
+      method: 'PUT', url: `/v2/${client.repository}/manifests/${tagOrDigest}`, headers: { 'content-type': m.mediaType }, body: m.bytes, ok: [200, 201, 202], what: 'pushing manifest',
+    });
+    await res.body.dump();
+    const got = headerDigest(res.headers['docker-content-digest']);
+    if (!got || got === m.digest) return;
+    if (attempt < attempts) {
+      client.config.onProgress?.({ type: 'retry', reference: client.reference, what: 'pushing manifest', attempt, delayMs: 0, reason: `registry stored digest ${got}` });
+      continue;
+    }
+    await client
+      .send({ method: 'DELETE', url: `/v2/${client.repository}/manifests/${got}`, ok: [200, 202, 404], what: 'deleting a corrupted manifest' })
+      .then((r) => r.body.dump())
+      .catch(() => undefined);
+    throw new UserError(`pushing manifest for ${client.reference}: registry stored digest ${got}, expected ${m.digest}${attempts > 1 ? ` after ${attempts} attempts` : ''}`);
+  }
 }
 
 function headerDigest(h: string | string[] | undefined): string | undefined {
