@@ -5,18 +5,19 @@
 // thousands of times a second. Every failure a user can provoke must be a positioned UserError.
 import { UserError } from '../../oci/errors.js';
 import { oneLine } from '../../cli/errors.js';
-import { parseContainerfile, expandWord, type Instruction } from '../../builder/containerfile/index.js';
+import { parseContainerfile, type Instruction } from '../../builder/containerfile/index.js';
 import { globalArgScope, StageArgs } from '../../builder/plan/args.js';
 import { platformArgs } from '../../builder/plan/platform.js';
-import { flagValue, planStages, type Stage } from '../../builder/plan/stages.js';
+import { planStages, type Stage } from '../../builder/plan/stages.js';
 import { applyMetadata, isMetadataInstruction } from '../../builder/steps/metadata.js';
 import { parseRunFlags } from '../../builder/steps/run-flags.js';
 import { runCommand, runHistory } from '../../builder/steps/run-command.js';
 import { createdBy, instructionLine } from '../../builder/solve/history.js';
-import { DEFAULT_PATH, expansionLookup, currentWorkdir, type StageState } from '../../builder/solve/stage-state.js';
-import { planCopy, ContextSource, type CopyRequest } from '../../builder/steps/copy.js';
+import { DEFAULT_PATH, type StageState } from '../../builder/solve/stage-state.js';
+import { planCopy, ContextSource } from '../../builder/steps/copy.js';
 import { MemRootfs } from '../../builder/steps/fileops-memfs.js';
 import { parseChmod } from '../../builder/steps/copy-owner.js';
+import { copyRequest } from '../../builder/steps/copy-step.js';
 
 const LINUX = { os: 'linux', architecture: 'amd64' };
 
@@ -54,26 +55,10 @@ function newState(stage: Stage, buildArgs: Map<string, string>, globals: Map<str
 }
 
 async function copyLike(ins: Extract<Instruction, { kind: 'COPY' | 'ADD' }>, state: StageState, contextDir: string): Promise<void> {
-  // Mirrors builder/steps/copy-step.ts up to the point where it would touch a store.
-  const lookup = expansionLookup(state);
-  const word = (w: string) => expandWord(w, lookup, state.escape, ins.pos);
-  const flag = (name: string) => {
-    const v = flagValue(ins, name);
-    return v === undefined ? undefined : word(v);
-  };
-  const req: CopyRequest = {
-    sources: ins.sources.map(word),
-    dest: word(ins.dest),
-    workdir: currentWorkdir(state),
-    chown: flag('chown'),
-    chmod: flag('chmod'),
-    exclude: ins.flags.filter((f) => f.name === 'exclude').map((f) => word(f.value ?? '')),
-    parents: flagValue(ins, 'parents') !== undefined,
-    heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.content })),
-    location: ins.pos,
-  };
+  // The step's own expansion of the instruction, up to the point where it would touch a store.
+  const { req, from } = copyRequest(ins, state);
   parseChmod(req.chmod, ins.pos);
-  if (flag('from') !== undefined) return; // another stage or an image: needs a store
+  if (from !== undefined) return; // another stage or an image: needs a store
   // Remote sources would download: keep the fuzzer offline.
   if (req.sources.some((s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || s.startsWith('git@'))) return;
   await planCopy(req, new ContextSource(contextDir), baseRootfs(), { now: 1 });
