@@ -135,7 +135,12 @@ test('pull progress: plain lines per blob and json blob events with byte counts'
 });
 
 test('tty progress under a pseudo-terminal: finished steps with ✔ and durations, cursor restored', () => {
-  const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} build --root ${root} --no-cache -t ttyapp ${ctx}`, '/dev/null'], {
+  // The step stays running for a while after its output, so frames (every 100 ms) show that output
+  // however fast the machine is.
+  const ttyCtx = tmp.dir('tty-ctx');
+  tmp.file('tty-ctx/a.txt', 'a\n');
+  tmp.file('tty-ctx/Containerfile', ['FROM busybox', 'COPY a.txt /a.txt', 'RUN echo one && echo two >&2 && sleep 1', 'ENV X=1', ''].join('\n'));
+  const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} build --root ${root} --no-cache -t ttyapp ${ttyCtx}`, '/dev/null'], {
     encoding: 'utf8',
     env: { ...process.env, TERM: 'xterm', COLUMNS: '100' },
     timeout: 120_000,
@@ -143,7 +148,7 @@ test('tty progress under a pseudo-terminal: finished steps with ✔ and duration
   assert.equal(r.status, 0, r.stdout);
   // eslint-disable-next-line no-control-regex
   const text = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
-  assert.match(text, /✔ \[3\/4\] RUN echo one && echo two >&2 \d+\.\ds/);
+  assert.match(text, /✔ \[3\/4\] RUN echo one && echo two >&2 && sleep 1 \d+\.\ds/);
   assert.match(text, /│ two/, 'the running step showed its output');
   assert.match(text, /✔ COMMIT localhost\/ttyapp:latest/);
   assert.ok(r.stdout.includes('\x1b[?25h'));
