@@ -1,7 +1,7 @@
 // `tsbuild s2i build SOURCE BUILDER [TAG]` and `tsbuild s2i usage BUILDER`: S2I's flags, a thin
 // client of builder/s2i. Progress on stderr; the image ID (or the generated file) on stdout.
 import { Option, type Command } from 'commander';
-import { s2iBuild, s2iUsage, type PullPolicyS2I, type S2IEvent } from '../../builder/s2i/index.js';
+import { s2iBuild, s2iUsage, type PullPolicyS2I, type S2IBuildOptions, type S2IEvent } from '../../builder/s2i/index.js';
 import type { Isolation } from '../../native/index.js';
 import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
@@ -9,22 +9,15 @@ import { collect, rootOption, storeFor } from './common.js';
 import { storePuller } from './puller.js';
 import { registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
 
-interface S2IFlags extends RegistryFlags {
+/** The S2I flags commander parses: the library's own option names, plus the CLI-only ones. */
+type S2IFlagOptions = Pick<
+  S2IBuildOptions,
+  'environmentFile' | 'scriptsUrl' | 'destination' | 'contextDir' | 'ref' | 'incremental' | 'assembleUser' | 'allowedUids' | 'asDockerfile' | 'exclude' | 'copy' | 'keepSymlinks' | 'ignoreSubmodules'
+>;
+
+interface S2IFlags extends RegistryFlags, S2IFlagOptions {
   root?: string;
   env: string[];
-  environmentFile?: string;
-  scriptsUrl?: string;
-  destination?: string;
-  contextDir?: string;
-  ref?: string;
-  incremental?: boolean;
-  assembleUser?: string;
-  allowedUids?: string;
-  asDockerfile?: string;
-  exclude?: string;
-  copy?: boolean;
-  keepSymlinks?: boolean;
-  ignoreSubmodules?: boolean;
   pullPolicy: string;
   isolation?: string;
   quiet?: boolean;
