@@ -18,6 +18,15 @@ import { VERSION } from './version.js';
 
 const debug = process.argv.includes('--debug');
 
+// `tsbuild images | head -1`: the reader went away. That ends our output, not in a stack trace; any
+// running container is killed with us (its runtime helper has a parent-death signal).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const program = new Command();
 program
   .name('tsbuild')

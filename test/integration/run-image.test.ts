@@ -77,3 +77,11 @@ test('rootless: an unprivileged user builds and runs with its own store', () => 
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'hello from app in /srv: a note\n');
 });
+
+test('a reader that goes away (| head) ends the output quietly, without a stack trace', () => {
+  for (const args of [`run --root ${root} runme 'yes | head -n 200000'`, `images --root ${root}`]) {
+    const r = spawnSync('sh', ['-c', `${process.execPath} ${CLI} ${args} | head -n 1 >/dev/null`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0);
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|\n\s+at /, `${args}: ${r.stderr}`);
+  }
+});
