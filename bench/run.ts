@@ -17,7 +17,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
 
 const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only W1,W2,...] [--image FILE] [--mount DIR]
-  [--size 20G] [--reuse-fs] [--keep-mounted] [--isolation oci|chroot] [--json FILE] [--tsbuild-arg ARG]...`;
+  [--size 20G] [--reuse-fs] [--keep-mounted] [--isolation oci|chroot] [--json FILE] [--tsbuild-arg ARG]...
+  [--tsbuild-only]   (development: skip buildah; the table then has no ratios)`;
 
 const { values: o } = parseArgs({
   options: {
@@ -32,6 +33,7 @@ const { values: o } = parseArgs({
     isolation: { type: 'string', default: 'oci' },
     json: { type: 'string' },
     'tsbuild-arg': { type: 'string', multiple: true, default: [] },
+    'tsbuild-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
   const snap = snapshotTsbuild(REPO, `/var/tmp/tsbuild-bench-dist-${process.pid}`);
   const ts = new Tsbuild(join(base, 'tsbuild'), snap.main, o['tsbuild-arg']!);
   const bah = new Buildah(join(base, 'buildah'), o.isolation === 'chroot' ? 'chroot' : 'oci');
-  const builders: Builder[] = [ts, bah];
+  const builders: Builder[] = o['tsbuild-only'] ? [ts] : [ts, bah];
 
   log('making the busybox base image (umoci + skopeo) and importing it into both stores');
   const bb = makeBusyboxImage();
