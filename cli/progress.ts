@@ -50,6 +50,8 @@ export function plainProgress(opts: ProgressOptions): (ev: ProgressEvent) => voi
   const write = opts.write ?? ((s: string) => process.stderr.write(s));
   let stages = 1;
   const prefixes = new Map<number, string>();
+  /** BuildKit-style names for a stage's duration lines (`[builder 3/5] RUN make ... 1.2s`). */
+  const labels = new Map<number, string>();
   const steps = new Map<string, { instruction: string; steps: number; cached?: boolean }>();
   const prefix = (stage: number) => prefixes.get(stage) ?? '';
   return (ev) => {
@@ -57,7 +59,10 @@ export function plainProgress(opts: ProgressOptions): (ev: ProgressEvent) => voi
     if (opts.quiet && ev.type !== 'warning') return;
     switch (ev.type) {
       case 'step-start': {
-        if (stages > 1) prefixes.set(ev.stage, `[${ev.stageOrdinal}/${stages}${ev.stageName ? ' ' + ev.stageName : ''}] `);
+        if (stages > 1) {
+          prefixes.set(ev.stage, `[${ev.stageOrdinal}/${stages}${ev.stageName ? ' ' + ev.stageName : ''}] `);
+          labels.set(ev.stage, `${ev.stageName ?? `stage-${ev.stageOrdinal}`} `);
+        }
         steps.set(`${ev.stage}/${ev.step}`, { instruction: ev.instruction, steps: ev.steps });
         write(`${prefix(ev.stage)}STEP ${ev.step}/${ev.steps}: ${ev.instruction}\n`);
         break;
@@ -75,7 +80,8 @@ export function plainProgress(opts: ProgressOptions): (ev: ProgressEvent) => voi
         const key = `${ev.stage}/${ev.step}`;
         const s = steps.get(key);
         steps.delete(key);
-        if (s && s.cached === false) write(`${prefix(ev.stage)}[${ev.step}/${s.steps}] ${clip(s.instruction, 60)} ... ${formatDuration(ev.durationMs)}\n`);
+        // One bracket per line: the stage's name and the step (not the stage prefix and the step).
+        if (s && s.cached === false) write(`[${labels.get(ev.stage) ?? ''}${ev.step}/${s.steps}] ${clip(s.instruction, 60)} ... ${formatDuration(ev.durationMs)}\n`);
         break;
       }
       case 'output': {

@@ -43,6 +43,27 @@ test('plain: STEP lines, verdicts, full output, a duration line per step that ra
   );
 });
 
+test('plain, multi-stage: stage prefixes on STEP and output lines; one bracket on duration lines', () => {
+  let out = '';
+  const render = plainProgress({ quiet: false, write: (s) => (out += s) });
+  const events: ProgressEvent[] = [
+    { type: 'plan', stages: 2, totalStages: 2 },
+    { type: 'step-start', stage: 0, stageName: 'builder', stageOrdinal: 1, step: 2, steps: 2, instruction: 'RUN make', line: 2 },
+    { type: 'step-cache', stage: 0, step: 2, cached: false, key: 'k1', reason: 'not in cache' },
+    { type: 'output', stage: 0, step: 2, stream: 'stdout', text: 'built\n' },
+    { type: 'step-done', stage: 0, step: 2, durationMs: 1_200, cached: false },
+    { type: 'step-start', stage: 1, stageOrdinal: 2, step: 3, steps: 3, instruction: 'CMD ["/app"]', line: 5 },
+    { type: 'step-cache', stage: 1, step: 3, cached: false, key: 'k2', reason: 'not in cache' },
+    { type: 'step-done', stage: 1, step: 3, durationMs: 0, cached: false },
+  ];
+  for (const ev of events) render(ev);
+  assert.deepEqual(out.split('\n').filter((l) => l.includes('...') || l.includes('built')), [
+    '[1/2 builder] built',
+    '[builder 2/2] RUN make ... 1.2s',
+    '[stage-2 3/3] CMD ["/app"] ... 0.0s',
+  ]);
+});
+
 test('plain: long output is never clipped', () => {
   let out = '';
   const render = plainProgress({ quiet: false, write: (s) => (out += s) });
