@@ -106,17 +106,21 @@ export class ImageStore {
   }
 
   private async load(): Promise<ImagesFile> {
+    return (await this.loadText()).file;
+  }
+
+  private async loadText(): Promise<{ file: ImagesFile; text: string | undefined }> {
     let text: string;
     try {
       text = await fsp.readFile(this.file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, images: [] };
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file: { version: 1, images: [] }, text: undefined };
       throw e;
     }
     try {
       const f = JSON.parse(text) as ImagesFile;
       if (!Array.isArray(f.images)) throw new Error('no images array');
-      return f;
+      return { file: f, text };
     } catch (e) {
       throw new UserError(`image store ${this.file} is corrupt: ${(e as Error).message}`, { cause: e });
     }
@@ -124,9 +128,11 @@ export class ImageStore {
 
   private mutate<T>(fn: (images: ImageRecord[]) => T): Promise<T> {
     return this.lock(async () => {
-      const f = await this.load();
+      const { file: f, text: before } = await this.loadText();
       const result = fn(f.images);
-      await writeFileAtomic(this.file, JSON.stringify(f, null, 2) + '\n', this.tmpDir);
+      const after = JSON.stringify(f, null, 2) + '\n';
+      // Nothing changed (a rebuild giving the same image under the same names): no write, no fsync.
+      if (after !== before) await writeFileAtomic(this.file, after, this.tmpDir);
       return result;
     });
   }

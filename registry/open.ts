@@ -57,10 +57,11 @@ function registryOpts(ctx: OpenContext): RegistryOpts {
 
 /** docker:// without a registration: look for registry/distribution/index.js at run time. */
 async function loadDistribution(): Promise<TransportDriver | undefined> {
-  const specifier = './distribution/index.js'; // a variable, so tsc does not require the file to exist
   let mod: DistributionModule;
   try {
-    mod = (await import(specifier)) as DistributionModule;
+    // Loaded on first use: local commands never pay for the registry client. A literal specifier,
+    // so the CLI bundle (scripts/bundle-cli.mjs) carries the module along.
+    mod = (await import('./distribution/index.js')) as DistributionModule;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
     throw e;

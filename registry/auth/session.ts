@@ -1,6 +1,6 @@
 // One registry's authentication state: the challenge learnt from the /v2/ ping, the credentials,
 // and the token cache. The HTTP client asks it for an Authorization header per request scope.
-import type { Dispatcher } from 'undici';
+import type { HttpAgent, HttpResponse } from '../distribution/http.js';
 import { UserError } from '../../oci/errors.js';
 import { parseChallenge, type Challenge } from './challenge.js';
 import type { Credentials } from './credentials.js';
@@ -11,7 +11,7 @@ export class AuthSession {
   private readonly tokens: TokenCache;
 
   constructor(
-    dispatcher: Dispatcher,
+    dispatcher: HttpAgent,
     private readonly creds: Credentials | undefined,
     /** For messages: the image reference. */
     private readonly reference: string,

@@ -1,6 +1,6 @@
 // Bearer tokens from a registry's token server (docker/distribution "token" auth). Tokens are cached
 // per (realm, service, scopes) until shortly before they expire, so one pull asks once per repo.
-import type { Dispatcher } from 'undici';
+import type { HttpAgent, HttpResponse } from '../distribution/http.js';
 import { UserError } from '../../oci/errors.js';
 import type { Challenge } from './challenge.js';
 import type { Credentials } from './credentials.js';
@@ -22,7 +22,7 @@ export class TokenCache {
   private readonly tokens = new Map<string, CachedToken>();
   private readonly inflight = new Map<string, Promise<string>>();
 
-  constructor(private readonly dispatcher: Dispatcher) {}
+  constructor(private readonly dispatcher: HttpAgent) {}
 
   async get(req: TokenRequest): Promise<string> {
     const key = cacheKey(req);
@@ -70,7 +70,7 @@ export class TokenCache {
         headers.authorization = basicAuth(c.username, c.password);
       }
     }
-    let res: Dispatcher.ResponseData;
+    let res: HttpResponse;
     try {
       res = await this.dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method, headers, body });
     } catch (e) {

@@ -1,12 +1,12 @@
 // The HTTP side of one repository on one registry: picking https (or http for insecure registries),
 // authenticating, following redirects, retrying transient failures, and turning whatever is left
 // into one-line UserErrors naming the image reference.
-import type { Agent, Dispatcher } from 'undici';
 import { UserError } from '../../oci/errors.js';
 import { AuthSession } from '../auth/session.js';
 import type { Credentials } from '../auth/credentials.js';
 import { describeNetworkError, isRetryableNetworkError, isRetryableStatus, isTlsError, readErrorBody, statusText } from './errors.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
+import { HttpAgent, type HttpResponse } from './http.js';
 import { loadTlsSettings } from './tls.js';
 import type { ProgressEvent } from './progress.js';
 
@@ -51,23 +51,20 @@ export function apiHost(registry: string): string {
 }
 
 export class RegistryClient {
-  readonly agent: Agent;
+  readonly agent: HttpAgent;
   readonly auth: AuthSession;
   private origin: string | undefined;
   private pinging: Promise<void> | undefined;
 
-  private constructor(readonly config: ClientConfig, agent: Agent) {
+  private constructor(readonly config: ClientConfig, agent: HttpAgent) {
     this.agent = agent;
     this.auth = new AuthSession(agent, config.creds, config.reference);
   }
 
   static async create(config: ClientConfig): Promise<RegistryClient> {
     const tls = await loadTlsSettings(apiHost(config.registry), { certDir: config.certDir, perHostCertDirs: config.perHostCertDirs, verify: !config.insecure });
-    // undici is loaded on first use: importing it costs 0.3–0.7 s here, which every build and every
-    // local command paid at startup although most never talk to a registry.
-    const { Agent } = await import('undici');
     // One keep-alive pool per client; blobs in parallel each get a connection.
-    const agent = new Agent({ connect: { ...tls, timeout: 30_000 }, keepAliveTimeout: 30_000, connections: 8 });
+    const agent = new HttpAgent({ tls, connections: 8, connectTimeoutMs: 30_000, idleTimeoutMs: 300_000 });
     return new RegistryClient(config, agent);
   }
 
@@ -100,7 +97,7 @@ export class RegistryClient {
     const origins = this.config.insecure ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
     for (const [i, origin] of origins.entries()) {
       const get = () => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
-      let res: Dispatcher.ResponseData;
+      let res: HttpResponse;
       if (i < origins.length - 1) {
         // An insecure registry that does not speak TLS at all: fall back to http at once.
         try {
@@ -134,7 +131,7 @@ export class RegistryClient {
   }
 
   /** Send a request with auth, redirects and retries; returns only statuses listed in `ok`. */
-  async send(req: RegistryRequest): Promise<Dispatcher.ResponseData> {
+  async send(req: RegistryRequest): Promise<HttpResponse> {
     await this.ping();
     return this.withRetries(req.what, async () => {
       const res = await this.once(req);
@@ -148,7 +145,7 @@ export class RegistryClient {
   }
 
   /** One attempt: authorise, send, answer one 401 challenge, follow up to 5 redirects. */
-  private async once(req: RegistryRequest): Promise<Dispatcher.ResponseData> {
+  private async once(req: RegistryRequest): Promise<HttpResponse> {
     const scopes = req.scopes ?? this.defaultScopes();
     let url = this.resolve(req.url);
     const registryOrigin = this.resolve('/').origin;
@@ -181,7 +178,7 @@ export class RegistryClient {
     throw new UserError(`${req.what} for ${this.reference}: too many redirects`);
   }
 
-  private async statusError(req: RegistryRequest, res: Dispatcher.ResponseData): Promise<UserError> {
+  private async statusError(req: RegistryRequest, res: HttpResponse): Promise<UserError> {
     const detail = req.method === 'HEAD' ? '' : await readErrorBody(res);
     if (req.method === 'HEAD') await res.body.dump();
     const s = res.statusCode;

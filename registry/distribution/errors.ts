@@ -1,7 +1,7 @@
 // Turning HTTP and socket failures into one-line UserErrors that name the image reference, and
 // deciding which failures are worth retrying. Nothing here ever includes a header value, so
 // credentials and tokens cannot leak into a message.
-import type { Dispatcher } from 'undici';
+import type { HttpResponse } from './http.js';
 import { UserError } from '../../oci/errors.js';
 
 /** Collapse whitespace so registry-supplied text cannot break the one-line rule. */
@@ -11,8 +11,8 @@ export function oneLine(s: string, max = 300): string {
 }
 
 export function errorCode(e: unknown): string | undefined {
-  // undici wraps the interesting failure (a TLS verification code, ECONNRESET) in `cause`;
-  // prefer the most specific code found along the chain.
+  // An HTTP client may wrap the interesting failure (a TLS verification code, ECONNRESET) in
+  // `cause`; prefer the most specific code found along the chain.
   const generic = new Set(['UND_ERR_SOCKET', 'UND_ERR_CONNECT', 'ERR_ASSERTION']);
   let fallback: string | undefined;
   let cur: unknown = e;
@@ -38,8 +38,8 @@ export function isRetryableNetworkError(e: unknown): boolean {
   if (e instanceof UserError) return false;
   const code = errorCode(e);
   if (code && RETRYABLE_NET.has(code)) return true;
-  // undici reports a peer that hung up mid-body as SocketError "other side closed".
-  return /other side closed|socket hang up|terminated/i.test((e as Error)?.message ?? '');
+  // A peer that hung up: "socket hang up" before the answer, "aborted" in the middle of a body.
+  return /other side closed|socket hang up|terminated|^aborted$/i.test((e as Error)?.message ?? '');
 }
 
 export function isTlsError(e: unknown): boolean {
@@ -64,7 +64,7 @@ export interface RegistryErrorBody {
 }
 
 /** Read a registry error body ({"errors":[{code,message}]}) into "CODE: message", best effort. */
-export async function readErrorBody(res: Dispatcher.ResponseData): Promise<string> {
+export async function readErrorBody(res: HttpResponse): Promise<string> {
   let text = '';
   try {
     text = await res.body.text();

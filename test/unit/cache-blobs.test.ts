@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,6 +73,25 @@ describe('BlobStore', () => {
   it('refuses malformed digests instead of building paths from them', async () => {
     assert.throws(() => blobs.path('sha256:../../etc/passwd'), UserError);
     await assert.rejects(blobs.readBytes(sha256('never stored')), /not found/);
+  });
+
+  it('putBytes of a blob already in place writes nothing, and still checks what it was told', async () => {
+    const data = Buffer.from('stored once\n');
+    const first = await blobs.putBytes(data);
+    // Storing it again would rename a new file in, with a current mtime: mark this one as old.
+    const old = new Date('2001-01-01T00:00:00Z');
+    await utimes(blobs.path(first.digest), old, old);
+    const again = await blobs.putBytes(data, { digest: first.digest, size: data.length });
+    assert.deepEqual(again, first);
+    assert.equal((await stat(blobs.path(first.digest))).mtimeMs, old.getTime(), 'the blob was written again');
+    // Expectations that do not match the bytes are refused as before, blob in place or not.
+    await assert.rejects(blobs.putBytes(data, { digest: sha256('other') }), UserError);
+    await assert.rejects(blobs.putBytes(data, { size: data.length + 1 }), UserError);
+    // A file of the wrong size under the digest (not ours: ours are renamed in whole) is replaced.
+    await writeFile(blobs.path(first.digest), 'trunc');
+    assert.deepEqual(await blobs.putBytes(data), first);
+    assert.deepEqual(await blobs.readBytes(first.digest), data);
+    assert.deepEqual(await readdir(join(root, 'tmp')), []);
   });
 
   it('delete removes a blob', async () => {

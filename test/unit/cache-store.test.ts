@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +62,23 @@ describe('store and images', () => {
     await store.images.remove(a.id);
     assert.equal(await store.images.resolve(a.id), undefined);
     await assert.rejects(store.images.remove(a.id), UserError);
+  });
+
+  it('adding an image again under the same names leaves images.json untouched', async () => {
+    const store = await openStore(join(base, 's-noop'));
+    const a = await makeImage(store, 'noop');
+    await store.images.add(a, ['localhost/noop:1']);
+    const file = join(store.root, 'images.json');
+    // A rewrite renames a new file in, with a current mtime: mark this one as old.
+    const old = new Date('2001-01-01T00:00:00Z');
+    await utimes(file, old, old);
+    await store.images.add(a, ['localhost/noop:1']);
+    await store.images.tag(a.id, 'localhost/noop:1');
+    assert.equal((await stat(file)).mtimeMs, old.getTime(), 'images.json was rewritten');
+    // A real change is still written.
+    await store.images.tag(a.id, 'localhost/noop:2');
+    assert.notEqual((await stat(file)).mtimeMs, old.getTime());
+    assert.deepEqual((await store.images.resolve(a.id))!.names, ['localhost/noop:1', 'localhost/noop:2']);
   });
 
   it('resolves by full id, sha256:id and unambiguous prefixes of at least 3 chars', async () => {
