@@ -3,7 +3,7 @@
 // the compressor (parallel gzip or zstd) and the compressed output hashed (digest) and written, all
 // streaming. Memory stays a few MiB whatever the layer size.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { BlobStore } from './blobs.js';
 import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
@@ -107,7 +107,8 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       if (e.content.data.length !== size) throw new Error(`layer entry ${e.path}: expected ${size} bytes of content, got ${e.content.data.length}`);
       yield* put(e.content.data);
     } else if (e.content && 'path' in e.content) {
-      const fd = openSync(e.content.path, 'r');
+      // Non-blocking: a file swapped for a FIFO since it was planned must fail below, not hang in open().
+      const fd = openSync(e.content.path, constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         let pos = 0;
         while (pos < size) {
