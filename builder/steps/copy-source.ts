@@ -29,6 +29,15 @@ export interface CopySource {
   /** Visible names in a directory, sorted. */
   readdir(rel: string): Promise<string[]>;
   content(rel: string): Promise<NonNullable<LayerEntry['content']>>;
+  /** Optional: visible children with their stats in readdir()'s order, for sources that have them at hand. */
+  children?(rel: string): SourceChild[];
+}
+
+export interface SourceChild<S extends SourceStat = SourceStat> {
+  name: string;
+  /** Source-relative path of the child. */
+  rel: string;
+  st: S;
 }
 
 
@@ -51,14 +60,17 @@ export interface ContextStat extends SourceStat {
  */
 export class ContextSource implements CopySource {
   readonly kind = 'context' as const;
-  /** Raw lstat per path (null: missing). */
-  private readonly raw = new Map<string, ContextStat | null>();
-  /** After the ignore file (null: missing or hidden). */
-  private readonly visible = new Map<string, ContextStat | null>();
+  /** The context directory, absolute and normalised (file paths are this + '/' + rel). */
+  private readonly root: string;
+  /** Per path: its lstat (null: missing) and, once asked, what the ignore file leaves of it. */
+  private readonly known = new Map<string, { raw: ContextStat | null; visible?: ContextStat | null }>();
   private readonly listings = new Map<string, string[]>();
+  private readonly kids = new Map<string, SourceChild<ContextStat>[]>();
   private readonly visibleDirs = new Map<string, boolean>();
 
-  constructor(readonly dir: string, readonly matcher: IgnoreMatcher = new IgnoreMatcher([])) {}
+  constructor(readonly dir: string, readonly matcher: IgnoreMatcher = new IgnoreMatcher([])) {
+    this.root = path.resolve(dir);
+  }
 
   async lstat(rel: string): Promise<SourceStat | undefined> {
     return this.lstatSync(rel);
@@ -74,18 +86,46 @@ export class ContextSource implements CopySource {
 
   /** lstat after the ignore file: undefined when missing or hidden by it. */
   lstatSync(rel: string): ContextStat | undefined {
-    let v = this.visible.get(rel);
-    if (v === undefined) {
-      v = this.rawStat(rel) ?? null;
-      if (v && rel !== '' && this.matcher.ignores(rel, v.type === 'dir') && !(v.type === 'dir' && this.hasVisible(rel))) v = null;
-      this.visible.set(rel, v);
+    const k = this.lookup(rel);
+    if (k.visible === undefined) {
+      const st = k.raw;
+      k.visible = st && rel !== '' && this.matcher.ignores(rel, st.type === 'dir') && !(st.type === 'dir' && this.hasVisible(rel)) ? null : st;
     }
-    return v ?? undefined;
+    return k.visible ?? undefined;
   }
 
   /** Visible names in a directory, sorted by UTF-16 code units. */
   readdirSync(rel: string): string[] {
-    return this.names(rel).filter((n) => this.lstatSync(joinRel(rel, n)) !== undefined);
+    return this.children(rel).map((c) => c.name);
+  }
+
+  /** Visible children of a directory with their stats, sorted by name (UTF-16 code units). */
+  children(rel: string): SourceChild<ContextStat>[] {
+    let out = this.kids.get(rel);
+    if (!out) {
+      out = [];
+      for (const name of this.names(rel)) {
+        const childRel = joinRel(rel, name);
+        const st = this.lstatSync(childRel);
+        if (st) out.push({ name, rel: childRel, st });
+      }
+      this.kids.set(rel, out);
+    }
+    return out;
+  }
+
+  /** lstat, ignore file or not; undefined when missing. */
+  rawStat(rel: string): ContextStat | undefined {
+    return this.lookup(rel).raw ?? undefined;
+  }
+
+  private lookup(rel: string): { raw: ContextStat | null; visible?: ContextStat | null } {
+    let k = this.known.get(rel);
+    if (!k) {
+      k = { raw: this.lstatUncached(rel) ?? null };
+      this.known.set(rel, k);
+    }
+    return k;
   }
 
   /** All names in a directory (ignored ones too), sorted by UTF-16 code units. */
@@ -96,16 +136,6 @@ export class ContextSource implements CopySource {
       this.listings.set(rel, names);
     }
     return names;
-  }
-
-  /** lstat, ignore file or not; undefined when missing. */
-  rawStat(rel: string): ContextStat | undefined {
-    let r = this.raw.get(rel);
-    if (r === undefined) {
-      r = this.lstatUncached(rel) ?? null;
-      this.raw.set(rel, r);
-    }
-    return r ?? undefined;
   }
 
   private lstatUncached(rel: string): ContextStat | undefined {
@@ -142,8 +172,10 @@ export class ContextSource implements CopySource {
     return out;
   }
 
+  /** Paths here are clean (cleaned sources, names joined with '/'): no path.join needed. */
   private abs(rel: string): string {
-    return path.join(this.dir, rel);
+    if (rel === '') return this.root;
+    return this.root === '/' ? '/' + rel : this.root + '/' + rel;
   }
 
   /** An ignored directory exists in the sent context only if something below it is re-included. */
