@@ -8,6 +8,9 @@ import { digestHex, isDigest } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
 import { fsyncDir, tempName } from './fsutil.js';
 
+/** Bytes written between background fdatasyncs of a blob being ingested. */
+const WRITEBACK = 32 << 20;
+
 export interface Expected {
   digest?: string;
   size?: number;
@@ -64,6 +67,12 @@ export class BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     const fh = await fsp.open(tmp, 'wx', 0o644);
+    // Write-back as the blob grows: one fsync at the end waited for all of a big blob at once (2.2 s
+    // for a 630 MB layer on the bench disk) with nothing left to overlap it. A background fdatasync
+    // every WRITEBACK bytes runs while the rest is produced, so the final fsync has little left.
+    let flushing: Promise<void> | undefined;
+    let flushError: unknown;
+    let unflushed = 0;
     try {
       try {
         for await (const chunk of source) {
@@ -75,9 +84,20 @@ export class BlobStore {
           }
           hash.update(buf);
           await fh.write(buf);
+          unflushed += buf.byteLength;
+          if (unflushed >= WRITEBACK && !flushing) {
+            unflushed = 0;
+            flushing = fh.datasync().then(
+              () => { flushing = undefined; },
+              (e: unknown) => { flushError ??= e; flushing = undefined; },
+            );
+          }
         }
+        await flushing;
+        if (flushError !== undefined) throw flushError;
         await fh.sync();
       } finally {
+        await flushing; // never close the file under a running fdatasync
         await fh.close();
       }
       const digest = 'sha256:' + hash.digest('hex');

@@ -3,12 +3,12 @@
 // the compressor (parallel gzip or zstd) and the compressed output hashed (digest) and written, all
 // streaming. Memory stays a few MiB whatever the layer size.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { BlobStore } from './blobs.js';
 import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
 import { CHUNK } from './pgzip.js';
-import { BLOCK, END_OF_ARCHIVE, encodeHeader } from './tar-format.js';
+import { BLOCK, END_OF_ARCHIVE, encodeHeader, writePlainHeader } from './tar-format.js';
 
 export interface LayerWriteOptions {
   format?: 'oci' | 'docker';
@@ -90,13 +90,25 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
   for (const e of entries) {
     const mtime = clamp !== undefined && e.mtime > clamp ? clamp : e.mtime;
     const size = e.type === 'file' ? fileSize(e) : 0;
-    yield* put(encodeHeader({ ...e, size }, mtime));
+    // Everything is written in whole 512-byte records and CHUNK is a multiple of them, so `fill` is
+    // one too here and a one-record header always fits in the block: written in place.
+    if (writePlainHeader(block, fill, e, size, mtime)) {
+      fill += BLOCK;
+      if (fill === CHUNK) {
+        yield block;
+        block = Buffer.allocUnsafeSlow(CHUNK);
+        fill = 0;
+      }
+    } else {
+      yield* put(encodeHeader({ ...e, size }, mtime));
+    }
     if (size === 0) continue;
     if (e.content && 'data' in e.content) {
       if (e.content.data.length !== size) throw new Error(`layer entry ${e.path}: expected ${size} bytes of content, got ${e.content.data.length}`);
       yield* put(e.content.data);
     } else if (e.content && 'path' in e.content) {
-      const fd = openSync(e.content.path, 'r');
+      // Non-blocking: a file swapped for a FIFO since it was planned must fail below, not hang in open().
+      const fd = openSync(e.content.path, constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         let pos = 0;
         while (pos < size) {
@@ -115,14 +127,21 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
         closeSync(fd);
       }
     }
+    // Padding to the next record boundary, which is at most the end of the block.
     const rem = size % BLOCK;
-    if (rem !== 0) yield* put(ZEROS.subarray(0, BLOCK - rem));
+    if (rem !== 0) {
+      block.fill(0, fill, fill + BLOCK - rem);
+      fill += BLOCK - rem;
+      if (fill === CHUNK) {
+        yield block;
+        block = Buffer.allocUnsafeSlow(CHUNK);
+        fill = 0;
+      }
+    }
   }
   yield* put(END_OF_ARCHIVE);
   if (fill > 0) yield block.subarray(0, fill);
 }
-
-const ZEROS = new Uint8Array(BLOCK);
 
 function fileSize(e: LayerEntry): number {
   if (e.size !== undefined) return e.size;

@@ -78,9 +78,10 @@ class Pool {
     if (this.busy++ === 0) for (const x of this.workers) x.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // The chunk's memory moves to the worker; `dict` was copied out of it by the caller.
-      const transfer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? [data.buffer as ArrayBuffer] : [];
-      w.postMessage({ id, data, dict, level }, transfer);
+      // The chunk's memory moves to the worker; `dict` was copied out of it by the caller. A view
+      // into a bigger buffer is copied first: posting it would clone the whole buffer behind it.
+      const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : Uint8Array.prototype.slice.call(data);
+      w.postMessage({ id, data: own, dict, level }, [own.buffer as ArrayBuffer]);
     });
   }
 }
@@ -137,7 +138,19 @@ export interface PgzipOptions {
   inline?: boolean;
 }
 
-/** Gzip `input` into one gzip member, in parallel when it is bigger than one chunk. */
+/** A chunk being compressed; `done` once its result can be taken without waiting. */
+interface Slot {
+  job: Promise<ChunkResult>;
+  len: number;
+  done: boolean;
+}
+
+/**
+ * Gzip `input` into one gzip member, in parallel when it is bigger than one chunk. This thread
+ * compresses too: when the workers already have enough queued it deflates the next chunk itself
+ * instead of waiting for them (with one worker on 2 cores it used to sit idle a third of a layer
+ * write). Which thread deflates a chunk never changes its bytes.
+ */
 export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOptions = {}): AsyncGenerator<Uint8Array> {
   const level = opts.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be 0–9, got ${level}`);
@@ -145,7 +158,7 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
   let crc = 0;
   let total = 0;
   let prevTail: Uint8Array = new Uint8Array(0);
-  const inFlight: { job: Promise<ChunkResult>; len: number }[] = [];
+  const inFlight: Slot[] = [];
   // CRCs combine in stream order, which is the order results are taken, not the order workers finish.
   const take = async (): Promise<Uint8Array> => {
     const { job, len } = inFlight.shift()!;
@@ -155,7 +168,11 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
     return r.out;
   };
   const p = opts.inline ? undefined : sharedPool();
-  const maxInFlight = p ? 2 * p.size : 1;
+  // Two jobs queued per worker keep it busy while its last result travels back.
+  const workerDepth = p ? 2 * p.size : 0;
+  // Plus results this thread made that wait behind a worker's: bounds the memory held.
+  const maxInFlight = workerDepth + 2;
+  let atWorkers = 0;
   const chunks = rechunk(input);
   let first = true;
   let lookahead = await chunks.next();
@@ -163,16 +180,27 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
     while (!lookahead.done) {
       const data = lookahead.value;
       lookahead = await chunks.next();
-      // A layer of one chunk is compressed right here: starting workers would cost more than it saves.
-      const inline = !p || (first && lookahead.done);
-      first = false;
       const dict = prevTail;
       // A real copy (Buffer#slice would be a view): `data` itself may be moved to a worker.
       prevTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
       const len = data.length;
-      const job = inline ? Promise.resolve(deflateChunk({ data, dict, level })) : p!.run(data, dict, level);
-      inFlight.push({ job, len });
-      while (inFlight.length >= maxInFlight || (inFlight.length > 0 && lookahead.done)) yield await take();
+      // A layer of one chunk is compressed right here: starting workers would cost more than it saves.
+      const single = first && lookahead.done;
+      first = false;
+      if (!p || single || atWorkers >= workerDepth) {
+        inFlight.push({ job: Promise.resolve(deflateChunk({ data, dict, level })), len, done: true });
+      } else {
+        atWorkers++;
+        const slot: Slot = { job: p.run(data, dict, level), len, done: false };
+        const settle = () => {
+          slot.done = true;
+          atWorkers--;
+        };
+        slot.job.then(settle, settle);
+        inFlight.push(slot);
+      }
+      // Pass on what is ready, in order; wait only when too much is pending or at the end.
+      while (inFlight.length > 0 && (inFlight[0]!.done || inFlight.length >= maxInFlight || lookahead.done)) yield await take();
     }
   } finally {
     // On an error downstream, let the outstanding jobs settle so no rejection goes unhandled.

@@ -5,7 +5,9 @@
 // Racy entries: a file modified in the same timestamp tick as it was hashed could change again without
 // its mtime/ctime moving. Linux file times come from a coarse clock (≤ 10 ms ticks), so an entry is only
 // remembered when the file's times are at least RACY_MS older than the moment its contents were read;
-// a younger file is simply re-read next time.
+// a younger file is simply re-read next time. Times are kept as the milliseconds (with their
+// fraction) that plain Stats give: asking for BigInt stats to get nanoseconds cost ~30 µs per file,
+// and a change of contents always moves ctime by at least a clock tick.
 //
 // Deleted files: when the cache is saved after a run that hashed the context, the entries that run did
 // not look up are lstat'ed and dropped if their file is gone (or no longer a regular file), so the
@@ -13,17 +15,26 @@
 // an unchanged rebuild looks up everything it used before, so the check costs only when the selection
 // changed. Files that still exist stay: another Containerfile on the same context may COPY them.
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp, type BigIntStats } from 'node:fs';
+import { closeSync, constants, openSync, promises as fsp, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fsutil.js';
 
-const RACY_MS = 100n;
+const RACY_MS = 100;
 /** lstat calls in flight when pruning entries of deleted files. */
 const PRUNE_BATCH = 64;
-const VERSION = 1;
+/** 2: times in milliseconds as numbers (1 had nanosecond strings). */
+const VERSION = 2;
 
-/** [size, mtimeNs, ctimeNs, ino, digest] — compact, since a context may have tens of thousands. */
-type Row = [string, string, string, string, string];
+/** [size, mtimeMs, ctimeMs, ino, digest] — compact, since a context may have tens of thousands. */
+type Row = [number, number, number, number, string];
+
+/** What says a file is unchanged: fields of a plain (non-BigInt) Stats. */
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
 
 interface StatFile {
   version: number;
@@ -66,31 +77,44 @@ export class StatCache {
     return this.loaded;
   }
 
-  /** sha256 digest of a regular file's contents, from the cache when its stat is unchanged. */
-  async digest(rel: string, st: BigIntStats): Promise<string> {
-    await this.load();
+  /** Load the saved entries (once); lookups with cached() need it. */
+  ready(): Promise<void> {
+    return this.load();
+  }
+
+  /** The remembered digest of a file whose stat is unchanged, else undefined (after ready()). */
+  cached(rel: string, st: FileIdentity): string | undefined {
     this.seen.add(rel);
     const row = this.entries.get(rel);
-    const size = String(st.size);
-    const mtime = String(st.mtimeNs);
-    const ctime = String(st.ctimeNs);
-    const ino = String(st.ino);
-    if (row && row[0] === size && row[1] === mtime && row[2] === ctime && row[3] === ino) {
+    if (row && row[0] === st.size && row[1] === st.mtimeMs && row[2] === st.ctimeMs && row[3] === st.ino) {
       this.counters.hits++;
       return row[4];
     }
-    const readStart = BigInt(Date.now()) * 1_000_000n;
-    const digest = await hashFile(join(this.contextDir, rel), Number(st.size));
+    return undefined;
+  }
+
+  /** sha256 digest of a regular file's contents, from the cache when its stat is unchanged. */
+  async digest(rel: string, st: FileIdentity): Promise<string> {
+    await this.load();
+    const hit = this.cached(rel, st);
+    if (hit !== undefined) return hit;
+    const readStart = Date.now();
+    const digest = await hashFile(join(this.contextDir, rel));
+    this.remember(rel, st, digest, readStart);
+    return digest;
+  }
+
+  /** Record a digest computed by the caller from contents read at `readStart` (Date.now()). */
+  remember(rel: string, st: FileIdentity, digest: string, readStart: number): void {
+    this.seen.add(rel);
     this.counters.reads++;
-    const newest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
-    if (newest + RACY_MS * 1_000_000n <= readStart) {
-      this.entries.set(rel, [size, mtime, ctime, ino, digest]);
+    const newest = st.mtimeMs > st.ctimeMs ? st.mtimeMs : st.ctimeMs;
+    if (newest + RACY_MS <= readStart) {
+      this.entries.set(rel, [st.size, st.mtimeMs, st.ctimeMs, st.ino, digest]);
       this.dirty = true;
-    } else if (row) {
-      this.entries.delete(rel);
+    } else if (this.entries.delete(rel)) {
       this.dirty = true;
     }
-    return digest;
   }
 
   /** Drop entries not looked up this run whose path is no longer a regular file; true if any went. */
@@ -135,12 +159,29 @@ export class StatCache {
   }
 }
 
-/** Small files in one read (a stream per file costs more than the read); big ones streamed. */
-const SMALL = 1 << 20;
+/** Bytes read between turns of the event loop while hashing. */
+const SLICE = 4 << 20;
+let scratch: Buffer | undefined;
 
-export async function hashFile(path: string, size?: number): Promise<string> {
-  if (size !== undefined && size <= SMALL) return 'sha256:' + createHash('sha256').update(await fsp.readFile(path)).digest('hex');
+/**
+ * sha256 of a file's contents, read with plain synchronous reads into one reused buffer (a promise
+ * read of a small file is four thread-pool round trips), giving the event loop a turn every SLICE
+ * bytes so a big file does not freeze it.
+ */
+export async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  // Non-blocking: a file swapped for a FIFO after its lstat must not hang the build in open().
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    for (;;) {
+      const buf = (scratch ??= Buffer.allocUnsafeSlow(SLICE));
+      const n = readSync(fd, buf, 0, SLICE, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      if (n === SLICE) await new Promise<void>((r) => setImmediate(r));
+    }
+  } finally {
+    closeSync(fd);
+  }
   return 'sha256:' + h.digest('hex');
 }

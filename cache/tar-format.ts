@@ -103,6 +103,77 @@ export function encodeHeader(e: LayerEntry, mtime: number): Buffer {
   return Buffer.concat(out);
 }
 
+/**
+ * The header of an entry that plain ustar can carry (ASCII name and link target within 100 bytes,
+ * ids, size, mtime and device numbers within their octal fields, no xattrs: nearly every entry),
+ * written straight into `buf` at `off` — the very bytes encodeHeader() returns for it, without the
+ * Buffers and strings it makes (20,000 headers took ~0.5 s that way). Returns false, writing
+ * nothing, for any other entry: the caller then uses encodeHeader(). `size` is the entry's data
+ * size (0 unless a file), `mtime` already clamped.
+ */
+export function writePlainHeader(buf: Buffer, off: number, e: LayerEntry, size: number, mtime: number): boolean {
+  const sec = Math.max(0, Math.floor(mtime));
+  const devmajor = e.devmajor ?? 0;
+  const devminor = e.devminor ?? 0;
+  const linkname = e.linkname ?? '';
+  const nameLen = e.path.length + (e.type === 'dir' ? 1 : 0);
+  if (!fitsOctal(e.uid, MAX_OCTAL_7) || !fitsOctal(e.gid, MAX_OCTAL_7) || !fitsOctal(size, MAX_OCTAL_11) ||
+      !(sec <= MAX_OCTAL_11) || !fitsOctal(devmajor, MAX_OCTAL_7) || !fitsOctal(devminor, MAX_OCTAL_7) ||
+      nameLen > 100 || !isPlainAscii(e.path) || !isAsciiWithin100(linkname)) return false;
+  if (e.xattrs) for (const _ in e.xattrs) return false;
+  buf.fill(0, off, off + BLOCK);
+  writeAscii(buf, off, e.path);
+  if (e.type === 'dir') buf[off + e.path.length] = 0x2f; // '/'
+  putOctal(buf, off + 100, 8, e.mode & 0o7777);
+  putOctal(buf, off + 108, 8, e.uid);
+  putOctal(buf, off + 116, 8, e.gid);
+  putOctal(buf, off + 124, 12, size);
+  putOctal(buf, off + 136, 12, sec);
+  buf[off + 156] = TYPEFLAG[e.type].charCodeAt(0);
+  writeAscii(buf, off + 157, linkname);
+  buf.write('ustar\x0000', off + 257, 8, 'latin1');
+  putOctal(buf, off + 329, 8, devmajor);
+  putOctal(buf, off + 337, 8, devminor);
+  // The checksum counts its own field as eight spaces.
+  let sum = 8 * 0x20;
+  for (let i = off; i < off + 148; i++) sum += buf[i]!;
+  for (let i = off + 156; i < off + BLOCK; i++) sum += buf[i]!;
+  putOctal(buf, off + 148, 7, sum);
+  buf[off + 155] = 0x20;
+  return true;
+}
+
+function fitsOctal(v: number, max: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= max;
+}
+
+/** What isAsciiWithin() accepts, without the 100-byte limit (the caller checks lengths). */
+function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c > 0x7f) return false;
+  }
+  return true;
+}
+
+function isAsciiWithin100(s: string): boolean {
+  return s.length <= 100 && isPlainAscii(s);
+}
+
+function writeAscii(buf: Buffer, off: number, s: string): void {
+  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
+}
+
+/** `width - 1` zero-padded octal digits and a NUL, as octal() writes them (the value must fit). */
+function putOctal(buf: Buffer, off: number, width: number, value: number): void {
+  buf[off + width - 1] = 0;
+  let v = value;
+  for (let i = off + width - 2; i >= off; i--) {
+    buf[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
+}
+
 /** Like Go's archive/tar: "<dir>/PaxHeaders.0/<base>", cut to fit the 100-byte field. */
 function paxHeaderName(name: string): string {
   const trimmed = name.endsWith('/') ? name.slice(0, -1) : name;

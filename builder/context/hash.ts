@@ -4,13 +4,11 @@
 // owners are left out (the context's owners are reset to 0:0 anyway; BuildKit ignores mtimes too),
 // so touching a file without changing it keeps the cache. Ignored files are never read or stat'ed
 // beyond the directory walk; file contents come from the persistent stat cache when unchanged.
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { promises as fsp, type BigIntStats } from 'node:fs';
-import path from 'node:path';
-import pLimit from 'p-limit';
 import type { SourceLocation } from '../../oci/errors.js';
 import type { StatCache } from '../../cache/stat-cache.js';
-import { ContextSource } from '../steps/copy-source.js';
+import { ContextSource, type ContextStat } from '../steps/copy-source.js';
 import { excludeMatcher, expandSource } from '../steps/fileops-copy.js';
 import { IgnoreMatcher } from './ignore.js';
 import { compareBytes, joinRel } from './paths.js';
@@ -23,90 +21,75 @@ export interface SelectionDigest {
 
 interface Node {
   rel: string;
-  st: BigIntStats;
-  linkname?: string;
+  st: ContextStat;
   digest?: string;
 }
 
+/** Bytes of changed files hashed between turns of the event loop. */
+const YIELD_BYTES = 4 << 20;
+
 export class ContextHasher {
-  private readonly matcher: IgnoreMatcher;
-  private readonly source: ContextSource;
-  private readonly limit = pLimit(32);
+  private readonly own: ContextSource;
 
   constructor(
     readonly contextDir: string,
     ignorePatterns: string[],
     private readonly stats: StatCache,
   ) {
-    this.matcher = new IgnoreMatcher(ignorePatterns);
-    this.source = new ContextSource(contextDir, this.matcher);
+    this.own = new ContextSource(contextDir, new IgnoreMatcher(ignorePatterns));
   }
 
-  /** Digest of what `sources` (as written after expansion) select. Errors are the copy's own. */
-  async hashSources(sources: string[], opts: { verb: 'COPY' | 'ADD'; location: SourceLocation; exclude?: string[] }): Promise<SelectionDigest> {
+  /**
+   * Digest of what `sources` (as written after expansion) select. Errors are the copy's own.
+   * `source`: the build's shared view of the context (buildContextSource), so the COPY that follows
+   * reuses every lstat made here; by default the hasher's own view.
+   */
+  async hashSources(sources: string[], opts: { verb: 'COPY' | 'ADD'; location: SourceLocation; exclude?: string[]; source?: ContextSource }): Promise<SelectionDigest> {
+    const source = opts.source ?? this.own;
     const exclude = excludeMatcher(opts.exclude, opts);
     const h = createHash('sha256');
     const files = new Map<string, string>();
     for (const raw of sources) {
-      const items = await expandSource(this.source, raw, { verb: opts.verb, location: opts.location, exclude });
+      const items = await expandSource(source, raw, { verb: opts.verb, location: opts.location, exclude });
       for (const item of items) {
         h.update(`S\0${item.named}\0${item.path}\0${item.keepSymlink ? 1 : 0}\0`);
-        const nodes: Node[] = [];
-        const st = await this.lstat(item.path);
+        const st = source.rawStat(item.path);
         if (!st) continue;
-        nodes.push(await this.node(item.path, st));
-        if (st.isDirectory() && !item.keepSymlink) await this.walk(item.path, '', exclude, nodes);
-        await Promise.all(nodes.map((n) => (n.st.isFile() ? this.limit(async () => void (n.digest = await this.stats.digest(n.rel, n.st))) : undefined)));
+        const nodes: Node[] = [{ rel: item.path, st }];
+        if (st.type === 'dir' && !item.keepSymlink) walk(source, item.path, '', exclude, nodes);
+        await this.digestFiles(nodes);
+        let batch = '';
         for (const n of nodes) {
           const line = describe(n);
-          h.update(line);
-          files.set(n.rel || '.', createHash('sha256').update(line).digest('hex').slice(0, 16));
+          // One update per ~64 KiB of lines rather than per line: the hash is the same.
+          batch += line;
+          if (batch.length >= 65536) {
+            h.update(batch);
+            batch = '';
+          }
+          files.set(n.rel || '.', shortDigest(line));
         }
+        h.update(batch);
       }
     }
     return { digest: 'sha256:' + h.digest('hex'), files };
   }
 
-  /** The children of a selected directory, with the ignore file's and --exclude's rules (as ContextSource and copyChildren apply them). */
-  private async walk(rel: string, comp: string, exclude: IgnoreMatcher | undefined, out: Node[]): Promise<void> {
-    const names = (await fsp.readdir(this.abs(rel))).sort(compareBytes);
-    const stats = await Promise.all(names.map((n) => this.lstat(joinRel(rel, n))));
-    for (let i = 0; i < names.length; i++) {
-      const st = stats[i];
-      if (!st || st.isSocket()) continue;
-      const childRel = joinRel(rel, names[i]!);
-      const childComp = joinRel(comp, names[i]!);
-      const isDir = st.isDirectory();
-      if (this.matcher.ignores(childRel, isDir)) {
-        // An ignored directory is only there when something below it is re-included ('!').
-        if (!isDir || !this.matcher.mayReinclude(childRel)) continue;
-        const below: Node[] = [];
-        await this.walk(childRel, childComp, exclude, below);
-        if (below.length > 0) out.push(await this.node(childRel, st), ...below);
-        continue;
+  /** Contents digests: from the stat cache when unchanged, else read (synchronously, see hashFile). */
+  private async digestFiles(nodes: Node[]): Promise<void> {
+    await this.stats.ready();
+    let read = 0;
+    for (const n of nodes) {
+      if (n.st.type !== 'file') continue;
+      n.digest = this.stats.cached(n.rel, n.st);
+      if (n.digest !== undefined) continue;
+      n.digest = await this.stats.digest(n.rel, n.st);
+      read += n.st.size;
+      if (read >= YIELD_BYTES) {
+        read = 0;
+        await new Promise<void>((r) => setImmediate(r));
       }
-      if (exclude?.ignores(childComp, isDir) && !(isDir && exclude.mayReinclude(childComp))) continue;
-      out.push(await this.node(childRel, st));
-      if (isDir) await this.walk(childRel, childComp, exclude, out);
     }
-  }
-
-  private async node(rel: string, st: BigIntStats): Promise<Node> {
-    return st.isSymbolicLink() ? { rel, st, linkname: await fsp.readlink(this.abs(rel)) } : { rel, st };
-  }
-
-  private async lstat(rel: string): Promise<BigIntStats | undefined> {
-    try {
-      return await fsp.lstat(this.abs(rel), { bigint: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw e;
-    }
-  }
-
-  private abs(rel: string): string {
-    return path.join(this.contextDir, rel);
   }
 
   get counters(): { reads: number; hits: number } {
@@ -118,12 +101,56 @@ export class ContextHasher {
   }
 }
 
+/**
+ * The children of a selected directory, with the ignore file's and --exclude's rules (as
+ * ContextSource and copyChildren apply them), in byte order. An ignored directory is listed by the
+ * source only when something below it is re-included ('!'); it is kept when that survives --exclude.
+ */
+function walk(src: ContextSource, rel: string, comp: string, exclude: IgnoreMatcher | undefined, out: Node[]): void {
+  const kids = src.children(rel);
+  for (const { name, rel: childRel, st } of isByteOrdered(kids) ? kids : [...kids].sort((a, b) => compareBytes(a.name, b.name))) {
+    if (st.type === 'socket') continue;
+    const childComp = joinRel(comp, name);
+    const isDir = st.type === 'dir';
+    if (isDir && src.matcher.ignores(childRel, true)) {
+      const below: Node[] = [];
+      walk(src, childRel, childComp, exclude, below);
+      if (below.length > 0) out.push({ rel: childRel, st }, ...below);
+      continue;
+    }
+    if (exclude?.ignores(childComp, isDir) && !(isDir && exclude.mayReinclude(childComp))) continue;
+    out.push({ rel: childRel, st });
+    if (isDir) walk(src, childRel, childComp, exclude, out);
+  }
+}
+
+/** readdir order (UTF-16) is byte order unless names hold characters from U+D800 up. */
+function isByteOrdered(kids: { name: string }[]): boolean {
+  for (let i = 1; i < kids.length; i++) if (compareBytes(kids[i - 1]!.name, kids[i]!.name) > 0) return false;
+  return true;
+}
+
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+
+/** First 16 hex digits of the line's sha256 (crypto.hash where Node has it: no Hash object per file). */
+function shortDigest(line: string): string {
+  return (oneShot ? oneShot('sha256', line, 'hex') : createHash('sha256').update(line).digest('hex')).slice(0, 16);
+}
+
 function describe(n: Node): string {
   const st = n.st;
-  const mode = Number(st.mode & 0o7777n).toString(8);
-  if (st.isFile()) return `F\0${n.rel}\0${mode}\0${st.size}\0${n.digest}\n`;
-  if (st.isDirectory()) return `D\0${n.rel}\0${mode}\n`;
-  if (st.isSymbolicLink()) return `L\0${n.rel}\0${n.linkname}\n`;
-  if (st.isCharacterDevice() || st.isBlockDevice()) return `${st.isCharacterDevice() ? 'C' : 'B'}\0${n.rel}\0${mode}\0${st.rdev}\n`;
-  return `P\0${n.rel}\0${mode}\n`;
+  const mode = st.mode.toString(8);
+  switch (st.type) {
+    case 'file':
+      return `F\0${n.rel}\0${mode}\0${st.size}\0${n.digest}\n`;
+    case 'dir':
+      return `D\0${n.rel}\0${mode}\n`;
+    case 'symlink':
+      return `L\0${n.rel}\0${st.linkname}\n`;
+    case 'char':
+    case 'block':
+      return `${st.type === 'char' ? 'C' : 'B'}\0${n.rel}\0${mode}\0${st.rdev}\n`;
+    default:
+      return `P\0${n.rel}\0${mode}\n`;
+  }
 }

@@ -19,8 +19,9 @@ export class IgnoreMatcher {
   /** Whether a context-relative, '/'-separated path is excluded. `isDir` does not change Docker's
    * answer (patterns are cleaned, so "dir/" and "dir" are the same); it is kept for callers. */
   ignores(relPath: string, _isDir = false): boolean {
+    if (this.patterns.length === 0) return false;
     const file = cleanPath(relPath);
-    if (file === '.' || this.patterns.length === 0) return false; // never exclude the root
+    if (file === '.') return false; // never exclude the root
     const slash = file.lastIndexOf('/');
     const parentDirs = slash < 0 ? [] : file.slice(0, slash).split('/');
     let matched = false;

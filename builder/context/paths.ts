@@ -1,5 +1,6 @@
 // Pure, slash-separated path helpers with Go's filepath semantics, because Docker's ignore files,
 // COPY sources and archive entry names are all defined in terms of Go's filepath.Clean.
+import { compareUtf8 } from '../../cache/layer-entry.js';
 
 /** Port of Go's filepath.Clean for '/'-separated paths: '' → '.', no trailing slash, '..' kept only
  * when a relative path climbs above its start. */
@@ -53,6 +54,4 @@ export function ancestorsRel(p: string): string[] {
 }
 
 /** Byte-order comparison (not locale): layer entries must sort identically everywhere. */
-export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
+export const compareBytes: (a: string, b: string) => number = compareUtf8;

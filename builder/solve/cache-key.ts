@@ -17,6 +17,7 @@ import type { Instruction } from '../containerfile/index.js';
 import type { ContextHasher, SelectionDigest } from '../context/hash.js';
 import { isMetadataInstruction } from '../steps/metadata.js';
 import { copyRequest } from '../steps/copy-step.js';
+import { buildContextSource } from '../steps/copy-source.js';
 import { isUrl } from '../steps/add-url.js';
 import { runCommand } from '../steps/run-command.js';
 import { parseRunFlags } from '../steps/run-flags.js';
@@ -95,7 +96,8 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
       const local = req.sources.filter((s) => !isUrl(s));
       if (ins.kind === 'ADD' && local.length !== req.sources.length && checksum === undefined) uncacheable = 'ADD of a URL without --checksum always runs';
       if (local.length > 0) {
-        const sel = await kc.hasher.hashSources(local, { verb: ins.kind, location: ins.pos, exclude: req.exclude });
+        // The build's shared view of the context: the COPY itself then stats nothing again.
+        const sel = await kc.hasher.hashSources(local, { verb: ins.kind, location: ins.pos, exclude: req.exclude, source: buildContextSource(kc.step.solve) });
         inputs['selection'] = sel.digest;
         addFiles(inputs, sel);
       }

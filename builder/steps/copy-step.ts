@@ -4,26 +4,20 @@ import { UserError } from '../../oci/errors.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
 import type { Instruction } from '../containerfile/index.js';
 import { expandWord } from '../containerfile/index.js';
-import { IgnoreMatcher } from '../context/ignore.js';
 import { flagValue } from '../plan/stages.js';
 import type { StepContext } from '../solve/solver.js';
 import { currentWorkdir, expansionLookup } from '../solve/stage-state.js';
-import { ContextSource, RootfsSource, planCopy, type CopyRequest, type CopySource } from './copy.js';
+import { RootfsSource, planCopy, type CopyRequest, type CopySource } from './copy.js';
+import { buildContextSource, type ContextSource } from './copy-source.js';
 import { planAdd } from './add.js';
 import { commitEntries, stepNow } from './layer-commit.js';
 import type { LayerRef } from '../solve/stage-state.js';
 
 type CopyInstruction = Extract<Instruction, { kind: 'COPY' | 'ADD' }>;
 
-const matchers = new WeakMap<object, IgnoreMatcher>();
-
+/** The build's shared view of its context: the step's cache key already stat'ed what it selects. */
 function contextSource(ctx: StepContext): ContextSource {
-  let m = matchers.get(ctx.solve);
-  if (!m) {
-    m = new IgnoreMatcher(ctx.solve.ignorePatterns);
-    matchers.set(ctx.solve, m);
-  }
-  return new ContextSource(ctx.solve.contextDir, m);
+  return buildContextSource(ctx.solve);
 }
 
 /** `--from=` names a stage (by name or index) or an image. */

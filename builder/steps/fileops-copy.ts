@@ -9,7 +9,7 @@ import { IgnoreMatcher } from '../context/ignore.js';
 import { basenameRel, joinRel, toRootRel } from '../context/paths.js';
 import { contextSourcePath, resolveSourcePath, treeReadLink, type ResolvedSource } from '../context/resolve-source.js';
 import { resolveScoped } from '../context/scoped.js';
-import type { CopySource, SourceStat } from './copy-source.js';
+import type { CopySource, SourceChild, SourceStat } from './copy-source.js';
 import { type Owner } from './copy-owner.js';
 import { LayerPlan, type PlannedEntry } from './fileops-plan.js';
 
@@ -154,11 +154,8 @@ async function copyDirInto(plan: LayerPlan, src: CopySource, srcRel: string, st:
 }
 
 async function copyChildren(plan: LayerPlan, src: CopySource, srcRel: string, destRel: string, compRel: string, opts: CopyOptions): Promise<void> {
-  for (const name of await src.readdir(srcRel)) {
-    const s = joinRel(srcRel, name);
+  for (const { name, rel: s, st } of src.children?.(srcRel) ?? (await listChildren(src, srcRel))) {
     const comp = joinRel(compRel, name);
-    const st = await src.lstat(s);
-    if (!st) continue;
     if (opts.exclude?.ignores(comp, st.type === 'dir') && !(st.type === 'dir' && opts.exclude.mayReinclude(comp))) continue;
     const d = joinRel(destRel, name);
     if (st.type === 'dir') {
@@ -170,6 +167,17 @@ async function copyChildren(plan: LayerPlan, src: CopySource, srcRel: string, de
       await copyNode(plan, src, s, st, d, opts);
     }
   }
+}
+
+/** readdir + lstat, for sources without children(). */
+async function listChildren(src: CopySource, rel: string): Promise<SourceChild[]> {
+  const out: SourceChild[] = [];
+  for (const name of await src.readdir(rel)) {
+    const childRel = joinRel(rel, name);
+    const st = await src.lstat(childRel);
+    if (st) out.push({ name, rel: childRel, st });
+  }
+  return out;
 }
 
 /** A non-directory node (or a directory kept as-is is never passed here). */

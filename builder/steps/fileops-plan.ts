@@ -3,7 +3,7 @@
 // hard links re-pointed at the first path of each inode.
 
 import { UserError, type SourceLocation } from '../../oci/errors.js';
-import { ancestorsRel, compareBytes, toRootRel } from '../context/paths.js';
+import { ancestorsRel, compareBytes, dirnameRel, toRootRel } from '../context/paths.js';
 import type { Owner } from './copy-owner.js';
 import type { LayerEntry, RootfsReader, RootfsStat } from './layer-entry.js';
 
@@ -14,6 +14,10 @@ export interface PlannedEntry extends LayerEntry {
 
 export class LayerPlan {
   private readonly entries = new Map<string, PlannedEntry>();
+  /** Directories whose ancestors and themselves are planned as directories (ensureParents done). */
+  private readonly ensured = new Set<string>();
+  /** Paths the destination rootfs has nothing at. */
+  private readonly absent = new Set<string>();
 
   constructor(
     readonly dest: RootfsReader,
@@ -27,7 +31,22 @@ export class LayerPlan {
   async stat(rel: string): Promise<Pick<RootfsStat, 'type'> | undefined> {
     const planned = this.entries.get(rel);
     if (planned) return planned;
-    return this.dest.lstat('/' + rel);
+    return this.destLstat(rel);
+  }
+
+  /**
+   * The destination rootfs' entry at `rel`. Below a path it does not have, it has nothing either:
+   * a COPY into a new directory then asks it once, not once per file (20,000 lookups of
+   * ancestors that were all missing).
+   */
+  private async destLstat(rel: string): Promise<RootfsStat | undefined> {
+    if (rel !== '' && this.absent.has(dirnameRel(rel))) {
+      this.absent.add(rel);
+      return undefined;
+    }
+    const st = await this.dest.lstat('/' + rel);
+    if (!st) this.absent.add(rel);
+    return st;
   }
 
   /** Resolve a rootfs path (symlinks scoped to the rootfs) to a root-relative path. */
@@ -38,7 +57,12 @@ export class LayerPlan {
   /** Make every ancestor of `rel` a directory: existing ones are recorded with their current
    * metadata, missing ones created 0755 owned by `createdOwner` (fsutil MkdirAll). */
   async ensureParents(rel: string): Promise<void> {
-    for (const a of ancestorsRel(rel)) await this.ensureDir(a);
+    const parent = dirnameRel(rel);
+    if (parent === '' || this.ensured.has(parent)) return;
+    for (const a of ancestorsRel(rel)) {
+      await this.ensureDir(a);
+      this.ensured.add(a);
+    }
   }
 
   async ensureDir(rel: string): Promise<void> {
@@ -48,7 +72,7 @@ export class LayerPlan {
       if (planned.type !== 'dir') this.fail(`cannot copy to non-directory: /${rel}`);
       return;
     }
-    const st = await this.dest.lstat('/' + rel);
+    const st = await this.destLstat(rel);
     if (st) {
       if (st.type !== 'dir') this.fail(`cannot copy to non-directory: /${rel}`);
       this.entries.set(rel, { path: rel, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime });
@@ -58,6 +82,9 @@ export class LayerPlan {
   }
 
   put(entry: PlannedEntry): void {
+    // Steps refuse to replace a planned directory with anything else; should one ever do it, the
+    // directories below it are no longer known to be there.
+    if (entry.type !== 'dir' && this.ensured.size > 0 && this.entries.get(entry.path)?.type === 'dir') this.ensured.clear();
     this.entries.set(entry.path, entry);
   }
 

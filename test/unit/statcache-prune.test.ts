@@ -21,7 +21,7 @@ async function hashAll(root: string, ctx: string, tmp: string, rels: string[]): 
   // Files whose ctime is within the racy window are not remembered: let the clock move on.
   await new Promise((r) => setTimeout(r, 150));
   const sc = StatCache.forContext(root, ctx, tmp);
-  for (const rel of rels) await sc.digest(rel, statSync(join(ctx, rel), { bigint: true }));
+  for (const rel of rels) await sc.digest(rel, statSync(join(ctx, rel)));
   await sc.save();
   return sc;
 }
