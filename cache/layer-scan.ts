@@ -10,9 +10,32 @@ export interface ScanOptions {
   overlay?: boolean;
   /** Ownership (and mode) recorded out of band, for rootless builds where the disk cannot hold it. */
   overrides?: Map<string, { uid: number; gid: number; mode?: number }>;
+  /**
+   * With `overlay`: the one opaque xattr the mount honoured (`trusted.overlay.opaque`, or
+   * `user.overlay.opaque` under `userxattr`); the other namespace's is an ordinary xattr the step may
+   * have set. Default: either.
+   */
+  opaqueXattr?: string;
+  /** Filled with what the tree holds but the layer leaves out (see LeftOut). */
+  leftOut?: LeftOut;
+}
+
+/**
+ * What a scanned tree holds that its layer does not express: sockets, and overlay's own xattrs
+ * (origin, impure, a foreign namespace's markers...) apart from the honoured opaque marker, which
+ * becomes `.wh..wh..opq`. An upper dir kept as the layer's snapshot must lose these to equal an
+ * unpacked one (cache/upper-snapshot.ts).
+ */
+export interface LeftOut {
+  sockets: string[];
+  xattrs: { path: string; name: string }[];
 }
 
 const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
+
+function isOverlayXattr(name: string): boolean {
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
+}
 
 /** Linux dev_t split, as glibc's major()/minor() (numbers here stay below 2^53). */
 export function devMajor(rdev: number): number {
@@ -62,7 +85,10 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
     const abs = join(root, path);
     const st = await fsp.lstat(abs);
     const type = entryTypeOf(st);
-    if (!type) continue;
+    if (!type) {
+      opts.leftOut?.sockets.push(path);
+      continue;
+    }
     const ov = opts.overrides?.get(path);
     const base = {
       mode: ov?.mode ?? st.mode & 0o7777,
@@ -76,8 +102,11 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
       continue;
     }
     const e: ScannedEntry = { path, type, ...base };
-    const xattrs = readXattrs(native, abs);
+    const overlayNames: string[] = [];
+    const xattrs = readXattrs(native, abs, overlayNames);
     if (xattrs) e.xattrs = xattrs;
+    const opaque = opts.overlay && type === 'dir' ? opaqueMarker(native, abs, overlayNames, opts.opaqueXattr) : undefined;
+    if (opts.leftOut) for (const name of overlayNames) if (name !== opaque) opts.leftOut.xattrs.push({ path, name });
     switch (type) {
       case 'file':
         e.size = st.size;
@@ -99,7 +128,7 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
     }
     out.push(e);
     if (type === 'dir') {
-      if (opts.overlay && native && OPAQUE_XATTRS.some((x) => native.lgetxattr(abs, x)?.toString() === 'y')) {
+      if (opaque !== undefined) {
         out.push({ path: path + '/' + OPAQUE_WHITEOUT, type: 'file', size: 0, ...base });
       }
       await walk(root, path, native, opts, out);
@@ -107,8 +136,14 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
   }
 }
 
-/** Xattrs worth carrying into a layer; overlayfs' own bookkeeping never is. */
-function readXattrs(native: NativeFs | undefined, abs: string): Record<string, Buffer> | undefined {
+/** The opaque xattr that makes this upper dir opaque (value "y"), if any. */
+function opaqueMarker(native: NativeFs | undefined, abs: string, overlayNames: string[], only: string | undefined): string | undefined {
+  if (!native) return undefined;
+  return (only ? [only] : OPAQUE_XATTRS).find((x) => overlayNames.includes(x) && native.lgetxattr(abs, x)?.toString() === 'y');
+}
+
+/** Xattrs worth carrying into a layer; overlayfs' own bookkeeping never is (its names go to `overlayNames`). */
+function readXattrs(native: NativeFs | undefined, abs: string, overlayNames: string[]): Record<string, Buffer> | undefined {
   if (!native) return undefined;
   let names: string[];
   try {
@@ -118,7 +153,10 @@ function readXattrs(native: NativeFs | undefined, abs: string): Record<string, B
   }
   const out: Record<string, Buffer> = {};
   for (const n of names.sort()) {
-    if (n.startsWith('trusted.overlay.') || n.startsWith('user.overlay.')) continue;
+    if (isOverlayXattr(n)) {
+      overlayNames.push(n);
+      continue;
+    }
     // SELinux labels are host policy, not image content.
     if (n === 'security.selinux') continue;
     try {

@@ -6,6 +6,7 @@ export interface NativeFs {
   lgetxattr(path: string, name: string): Buffer | undefined;
   lsetxattr(path: string, name: string, value: Buffer): void;
   llistxattr(path: string): string[];
+  lremovexattr?(path: string, name: string): void;
 }
 
 let loaded: Promise<NativeFs | undefined> | undefined;

@@ -58,19 +58,51 @@ export class SnapshotStore {
       if (r.diffID !== layer.diffID) {
         throw new UserError(`layer ${layer.digest} does not match its diffID: expected ${layer.diffID}, got ${r.diffID}`);
       }
-      await fsp.writeFile(join(work, 'meta.json'), JSON.stringify({ diffID: layer.diffID, digest: layer.digest, parent: parentHex ?? null, warnings: r.warnings }) + '\n');
-      try {
-        await fsp.rename(work, join(this.dir, chainHex));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        // Another build committed the same snapshot first: theirs is as good as ours.
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      }
-      await fsyncDir(this.dir);
+      await this.place(work, layer, chainHex, parentHex, { warnings: r.warnings });
     } finally {
-      if (usernsRanges() && (await exists(work))) await inUserns({ op: 'rm', paths: [work] }).catch(() => undefined);
-      await fsp.rm(work, { recursive: true, force: true });
+      await this.discard(work);
     }
+  }
+
+  /**
+   * Make `dir` the snapshot of `layer` on top of the snapshot `parentHex` (none: a first layer) by
+   * renaming it into place, instead of unpacking the layer's blob. `dir` must hold exactly what
+   * unpacking the layer would give (cache/upper-snapshot.ts makes a RUN step's overlay upper dir
+   * so) and be on the store's file system. Leaves `dir` alone when that snapshot exists already.
+   */
+  async adopt(layer: SnapshotLayer, parentHex: string | undefined, dir: string): Promise<void> {
+    const chainHex = digestHex(parentHex === undefined ? layer.diffID : chainIds([`sha256:${parentHex}`, layer.diffID])[1]!);
+    if (await this.has(chainHex)) return;
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const work = join(this.tmpDir, tempName('snapshot'));
+    await fsp.mkdir(work, { mode: 0o755 });
+    try {
+      await fsp.rename(dir, join(work, 'fs'));
+      await this.place(work, layer, chainHex, parentHex, { warnings: [], source: 'upper' });
+    } finally {
+      await this.discard(work);
+    }
+  }
+
+  /** work/fs is complete: add meta.json and rename work into place, atomically. */
+  private async place(work: string, layer: SnapshotLayer, chainHex: string, parentHex: string | undefined, more: { warnings: string[]; source?: 'upper' }): Promise<void> {
+    // source "upper": a RUN step's upper dir kept, not unpacked from the blob (for tests and debugging).
+    await fsp.writeFile(join(work, 'meta.json'), JSON.stringify({ diffID: layer.diffID, digest: layer.digest, parent: parentHex ?? null, ...more }) + '\n');
+    try {
+      await fsp.rename(work, join(this.dir, chainHex));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // Another build committed the same snapshot first: theirs is as good as ours.
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    }
+    await fsyncDir(this.dir);
+  }
+
+  /** Remove a work dir that did not become a snapshot (rootless: it may hold other ids' files). */
+  private async discard(work: string): Promise<void> {
+    if (!(await exists(work))) return;
+    if (usernsRanges()) await inUserns({ op: 'rm', paths: [work] }).catch(() => undefined);
+    await fsp.rm(work, { recursive: true, force: true });
   }
 
   /**

@@ -4,7 +4,8 @@ import { createReadStream, promises as fsp } from 'node:fs';
 
 import { BlobStore } from './blobs.js';
 import { applyLayer } from './layer-apply.js';
-import { scanDir } from './layer-scan.js';
+import { scanDir, type LeftOut } from './layer-scan.js';
+import { upperAsSnapshot } from './upper-snapshot.js';
 import { writeLayer } from './layer-write.js';
 import type { UsernsOp } from './userns.js';
 
@@ -14,11 +15,15 @@ async function main(op: UsernsOp): Promise<unknown> {
       // user.overlay.* xattrs: the rootless overlay mount uses `userxattr`, and trusted.* is not ours here.
       return applyLayer(createReadStream(op.blob), op.mediaType, op.dest, { overlayWhiteouts: true, userXattr: true });
     case 'commit': {
-      let entries = await scanDir(op.upper, { overlay: true });
+      const leftOut: LeftOut = { sockets: [], xattrs: [] };
+      let entries = await scanDir(op.upper, { overlay: true, ...(op.opaqueXattr !== undefined ? { opaqueXattr: op.opaqueXattr } : {}), leftOut });
       if (entries.length === 0) return null;
       if (op.timestamp !== undefined) entries = entries.map((e) => ({ ...e, mtime: op.timestamp! }));
       const blob = await writeLayer(entries, new BlobStore(op.blobsDir, op.tmpDir), { format: op.format, clampMtime: op.clampMtime, compression: op.compression, level: op.level });
-      return { diffID: blob.diffID, digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
+      // Files of other ids are only changeable in here. A failure only costs the speed-up: the
+      // caller then leaves the upper alone and the snapshot is unpacked from the blob when needed.
+      const snapshotReady = op.keepAsSnapshot === true && (await upperAsSnapshot(op.upper, leftOut).then(() => true, () => false));
+      return { diffID: blob.diffID, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, snapshotReady };
     }
     case 'rm':
       for (const p of op.paths) await fsp.rm(p, { recursive: true, force: true });

@@ -46,7 +46,21 @@ export function usernsRanges(): { uid: Range; gid: Range } | undefined {
 
 export type UsernsOp =
   | { op: 'unpack'; blob: string; mediaType: string; dest: string }
-  | { op: 'commit'; upper: string; blobsDir: string; tmpDir: string; format: 'oci' | 'docker'; compression?: 'gzip' | 'zstd' | 'none'; level?: number; timestamp?: number; clampMtime?: number }
+  | {
+      op: 'commit';
+      upper: string;
+      blobsDir: string;
+      tmpDir: string;
+      format: 'oci' | 'docker';
+      compression?: 'gzip' | 'zstd' | 'none';
+      level?: number;
+      timestamp?: number;
+      clampMtime?: number;
+      /** The opaque xattr the overlay mount honoured. */
+      opaqueXattr?: string;
+      /** After writing the layer, make the upper dir fit to become its snapshot (cache/upper-snapshot.ts). */
+      keepAsSnapshot?: boolean;
+    }
   | { op: 'rm'; paths: string[] };
 
 const here = dirname(fileURLToPath(import.meta.url));
