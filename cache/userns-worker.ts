@@ -19,13 +19,14 @@ async function main(op: UsernsOp): Promise<unknown> {
       return applyLayer((await fsp.open(op.blob)).createReadStream(), op.mediaType, op.dest, { overlayWhiteouts: true, userXattr: true });
     case 'commit': {
       const leftOut: LeftOut = { sockets: [], xattrs: [] };
-      let entries = await scanDir(op.upper, { overlay: true, ...(op.opaqueXattr !== undefined ? { opaqueXattr: op.opaqueXattr } : {}), leftOut });
-      if (entries.length === 0) return null;
-      if (op.timestamp !== undefined) entries = entries.map((e) => ({ ...e, mtime: op.timestamp! }));
+      const scanned = await scanDir(op.upper, { overlay: true, ...(op.opaqueXattr !== undefined ? { opaqueXattr: op.opaqueXattr } : {}), leftOut });
+      if (scanned.length === 0) return null;
+      const entries = op.timestamp !== undefined ? scanned.map((e) => ({ ...e, mtime: op.timestamp! })) : scanned;
       const blob = await writeLayer(entries, new BlobStore(op.blobsDir, op.tmpDir), { format: op.format, clampMtime: op.clampMtime, compression: op.compression, level: op.level });
       // Files of other ids are only changeable in here. A failure only costs the speed-up: the
       // caller then leaves the upper alone and the snapshot is unpacked from the blob when needed.
-      const snapshotReady = op.keepAsSnapshot === true && (await upperAsSnapshot(op.upper, leftOut).then(() => true, () => false));
+      const policy = { timestamp: op.timestamp, clampMtime: op.clampMtime };
+      const snapshotReady = op.keepAsSnapshot === true && (await upperAsSnapshot(op.upper, leftOut, scanned, policy).then(() => true, () => false));
       return { diffID: blob.diffID, digest: blob.digest, size: blob.size, mediaType: blob.mediaType, snapshotReady };
     }
     case 'rm':
