@@ -7,7 +7,7 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { BlobStore } from './blobs.js';
 import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
-import { CHUNK } from './pgzip.js';
+import { CHUNK, chunkBuffer } from './pgzip.js';
 import { BLOCK, END_OF_ARCHIVE, encodeHeader, writePlainHeader } from './tar-format.js';
 
 export interface LayerWriteOptions {
@@ -67,11 +67,11 @@ async function sortEntries(entries: Iterable<LayerEntry> | AsyncIterable<LayerEn
  * The tar as fixed CHUNK-size blocks (the last one shorter). File contents are read with plain
  * synchronous reads directly into the block: for trees of small files that is several times faster
  * than a stream per file (each a handful of thread-pool round trips), and a 1 MiB read blocks the
- * event loop for well under a millisecond. Blocks are fresh, unpooled buffers so the gzip writer can
- * move them to its workers without copying.
+ * event loop for well under a millisecond. Blocks are whole buffers of their own (chunkBuffer) so the
+ * gzip writer can move them to its workers without copying, and hand them back for reuse.
  */
 function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator<Buffer> {
-  let block = Buffer.allocUnsafeSlow(CHUNK);
+  let block = chunkBuffer();
   let fill = 0;
   function* put(data: Uint8Array): Generator<Buffer> {
     let off = 0;
@@ -82,7 +82,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       off += n;
       if (fill === CHUNK) {
         yield block;
-        block = Buffer.allocUnsafeSlow(CHUNK);
+        block = chunkBuffer();
         fill = 0;
       }
     }
@@ -96,7 +96,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       fill += BLOCK;
       if (fill === CHUNK) {
         yield block;
-        block = Buffer.allocUnsafeSlow(CHUNK);
+        block = chunkBuffer();
         fill = 0;
       }
     } else {
@@ -119,7 +119,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
           fill += n;
           if (fill === CHUNK) {
             yield block;
-            block = Buffer.allocUnsafeSlow(CHUNK);
+            block = chunkBuffer();
             fill = 0;
           }
         }
@@ -134,7 +134,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       fill += BLOCK - rem;
       if (fill === CHUNK) {
         yield block;
-        block = Buffer.allocUnsafeSlow(CHUNK);
+        block = chunkBuffer();
         fill = 0;
       }
     }
