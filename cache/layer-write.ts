@@ -7,7 +7,7 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { BlobStore } from './blobs.js';
 import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
-import { CHUNK, chunkBuffer } from './pgzip.js';
+import { CHUNK, chunkBuffer, warmGzip } from './pgzip.js';
 import { BLOCK, END_OF_ARCHIVE, encodeHeader, writePlainHeader } from './tar-format.js';
 
 export interface LayerWriteOptions {
@@ -35,6 +35,7 @@ export async function writeLayer(
   const mediaType = layerMediaType(opts.format ?? 'oci', compression);
   checkLevel(compression, opts.level);
   const sorted = await sortEntries(entries);
+  if (compression === 'gzip' && contentSize(sorted) > CHUNK) warmGzip();
   const diffHash = createHash('sha256');
   const tar = (async function* () {
     for (const block of tarBlocks(sorted, opts.clampMtime)) {
@@ -141,6 +142,13 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
   }
   yield* put(END_OF_ARCHIVE);
   if (fill > 0) yield block.subarray(0, fill);
+}
+
+/** Bytes of file data in the entries (headers aside): at least what the tar will hold. */
+function contentSize(entries: LayerEntry[]): number {
+  let n = 0;
+  for (const e of entries) if (e.type === 'file') n += e.size ?? (e.content && 'data' in e.content ? e.content.data.length : 0);
+  return n;
 }
 
 function fileSize(e: LayerEntry): number {

@@ -76,6 +76,10 @@ class Pool {
   /** Jobs whose input is one of chunkBuffer()'s: it comes back with the result, to be reused. */
   private readonly lent = new Set<number>();
 
+  warm(): void {
+    if (this.workers.length === 0) this.start();
+  }
+
   run(data: Uint8Array, dict: Uint8Array, level: number): Promise<ChunkResult> {
     if (this.workers.length === 0) this.start();
     const id = this.nextId++;
@@ -114,6 +118,15 @@ function recycle(data: Uint8Array): void {
 }
 
 let pool: Pool | undefined;
+
+/**
+ * Start the gzip workers now, for input known to span several chunks: a worker takes tens of
+ * milliseconds to boot, which then overlaps the caller's own preparation instead of the first chunks.
+ */
+export function warmGzip(): void {
+  sharedPool().warm();
+}
+
 function sharedPool(): Pool {
   // One worker per core but one: the main thread is busy too (reading files, SHA-256 of the tar and
   // of the blob, writing), so on 2 cores one worker keeps both cores full without a third thread
