@@ -7,7 +7,7 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { BlobStore } from './blobs.js';
 import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
-import { CHUNK } from './pgzip.js';
+import { CHUNK, chunkBuffer, warmGzip } from './pgzip.js';
 import { BLOCK, END_OF_ARCHIVE, encodeHeader, writePlainHeader } from './tar-format.js';
 
 export interface LayerWriteOptions {
@@ -35,6 +35,7 @@ export async function writeLayer(
   const mediaType = layerMediaType(opts.format ?? 'oci', compression);
   checkLevel(compression, opts.level);
   const sorted = await sortEntries(entries);
+  if (compression === 'gzip' && contentSize(sorted) > CHUNK) warmGzip();
   const diffHash = createHash('sha256');
   const tar = (async function* () {
     for (const block of tarBlocks(sorted, opts.clampMtime)) {
@@ -67,11 +68,11 @@ async function sortEntries(entries: Iterable<LayerEntry> | AsyncIterable<LayerEn
  * The tar as fixed CHUNK-size blocks (the last one shorter). File contents are read with plain
  * synchronous reads directly into the block: for trees of small files that is several times faster
  * than a stream per file (each a handful of thread-pool round trips), and a 1 MiB read blocks the
- * event loop for well under a millisecond. Blocks are fresh, unpooled buffers so the gzip writer can
- * move them to its workers without copying.
+ * event loop for well under a millisecond. Blocks are whole buffers of their own (chunkBuffer) so the
+ * gzip writer can move them to its workers without copying, and hand them back for reuse.
  */
 function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator<Buffer> {
-  let block = Buffer.allocUnsafeSlow(CHUNK);
+  let block = chunkBuffer();
   let fill = 0;
   function* put(data: Uint8Array): Generator<Buffer> {
     let off = 0;
@@ -82,7 +83,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       off += n;
       if (fill === CHUNK) {
         yield block;
-        block = Buffer.allocUnsafeSlow(CHUNK);
+        block = chunkBuffer();
         fill = 0;
       }
     }
@@ -96,7 +97,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       fill += BLOCK;
       if (fill === CHUNK) {
         yield block;
-        block = Buffer.allocUnsafeSlow(CHUNK);
+        block = chunkBuffer();
         fill = 0;
       }
     } else {
@@ -119,7 +120,7 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
           fill += n;
           if (fill === CHUNK) {
             yield block;
-            block = Buffer.allocUnsafeSlow(CHUNK);
+            block = chunkBuffer();
             fill = 0;
           }
         }
@@ -134,13 +135,20 @@ function* tarBlocks(entries: LayerEntry[], clamp: number | undefined): Generator
       fill += BLOCK - rem;
       if (fill === CHUNK) {
         yield block;
-        block = Buffer.allocUnsafeSlow(CHUNK);
+        block = chunkBuffer();
         fill = 0;
       }
     }
   }
   yield* put(END_OF_ARCHIVE);
   if (fill > 0) yield block.subarray(0, fill);
+}
+
+/** Bytes of file data in the entries (headers aside): at least what the tar will hold. */
+function contentSize(entries: LayerEntry[]): number {
+  let n = 0;
+  for (const e of entries) if (e.type === 'file') n += e.size ?? (e.content && 'data' in e.content ? e.content.data.length : 0);
+  return n;
 }
 
 function fileSize(e: LayerEntry): number {

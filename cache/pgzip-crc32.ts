@@ -57,8 +57,55 @@ function gf2Square(square: Uint32Array, mat: Uint32Array): void {
   for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
 }
 
+/** The operator that appends `len` zero bytes to a CRC, kept for the last length asked (every
+ * chunk of a parallel gzip but the last has the same length: the operator is built once). */
+let lastLen = -1;
+let lastOp: Uint32Array | undefined;
+
 /** CRC of A‖B from crc(A), crc(B) and B's length (zlib's crc32_combine, the GF(2) matrix method). */
 export function crc32Combine(crc1: number, crc2: number, len2: number): number {
+  if (len2 <= 0) return crc1 >>> 0;
+  if (len2 !== lastLen) {
+    lastOp = zerosOperator(len2);
+    lastLen = len2;
+  }
+  return (gf2Times(lastOp!, crc1 >>> 0) ^ crc2) >>> 0;
+}
+
+/** The GF(2) matrix that appends `len` zero bytes: the operator for one zero bit squared up, applied
+ * for each set bit of `len` (the same steps as zlib's crc32_combine, on matrices instead of a CRC). */
+function zerosOperator(len: number): Uint32Array {
+  // Columns of the identity: applying it changes nothing.
+  let acc: Uint32Array = new Uint32Array(32);
+  for (let n = 0; n < 32; n++) acc[n] = (1 << n) >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = POLY; // the operator for one zero bit
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row >>> 0;
+  gf2Square(even, odd); // two zero bits
+  gf2Square(odd, even); // four zero bits
+  let rest = len;
+  do {
+    gf2Square(even, odd);
+    if (rest % 2) acc = compose(even, acc);
+    rest = Math.floor(rest / 2);
+    if (rest === 0) break;
+    gf2Square(odd, even);
+    if (rest % 2) acc = compose(odd, acc);
+    rest = Math.floor(rest / 2);
+  } while (rest !== 0);
+  return acc;
+}
+
+/** The matrix of applying `first`, then `then`: its column n is then(first(e_n)). */
+function compose(then: Uint32Array, first: Uint32Array): Uint32Array {
+  const out = new Uint32Array(32);
+  for (let n = 0; n < 32; n++) out[n] = gf2Times(then, first[n]!);
+  return out;
+}
+
+/** zlib's crc32_combine step by step (the reference the cached operator must agree with). */
+export function crc32CombineSlow(crc1: number, crc2: number, len2: number): number {
   if (len2 <= 0) return crc1 >>> 0;
   const even = new Uint32Array(32);
   const odd = new Uint32Array(32);

@@ -47,10 +47,11 @@ class Pool {
   private start(): void {
     for (let i = 0; i < this.size; i++) {
       const w = newWorker();
-      w.on('message', (m: { id: number; out?: Uint8Array; crc?: number; stored?: boolean; error?: string }) => {
+      w.on('message', (m: { id: number; out?: Uint8Array; crc?: number; stored?: boolean; error?: string; data?: Uint8Array }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
+        if (this.lent.delete(m.id) && m.data) recycle(m.data);
         if (--this.busy === 0) for (const x of this.workers) x.unref();
         if (m.error !== undefined) p.reject(new Error(`gzip worker: ${m.error}`));
         else p.resolve({ out: m.out!, crc: m.crc!, stored: m.stored! });
@@ -66,14 +67,23 @@ class Pool {
   }
 
   private failAll(e: Error): void {
+    this.lent.clear();
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
     this.busy = 0;
   }
 
+  /** Jobs whose input is one of chunkBuffer()'s: it comes back with the result, to be reused. */
+  private readonly lent = new Set<number>();
+
+  warm(): void {
+    if (this.workers.length === 0) this.start();
+  }
+
   run(data: Uint8Array, dict: Uint8Array, level: number): Promise<ChunkResult> {
     if (this.workers.length === 0) this.start();
     const id = this.nextId++;
+    if (pooled.has(data)) this.lent.add(id);
     const w = this.workers[this.rr++ % this.workers.length]!;
     if (this.busy++ === 0) for (const x of this.workers) x.ref();
     return new Promise((resolve, reject) => {
@@ -86,7 +96,37 @@ class Pool {
   }
 }
 
+/**
+ * CHUNK-size buffers for the tar writer, reused once deflated: a layer of a GiB otherwise allocates
+ * a thousand, and each new one is external memory that drives V8 into another full GC.
+ */
+const spare: Buffer[] = [];
+const MAX_SPARE = 8;
+/** Buffers handed out by chunkBuffer() (only those may be reused: a caller's own are left alone). */
+const pooled = new WeakSet<Uint8Array>();
+
+/** A CHUNK-size buffer to fill and pass to pgzip(), which takes it back when done with it. */
+export function chunkBuffer(): Buffer {
+  const b = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+  pooled.add(b);
+  return b;
+}
+
+function recycle(data: Uint8Array): void {
+  if (spare.length >= MAX_SPARE || data.byteOffset !== 0 || data.byteLength !== CHUNK || data.buffer.byteLength !== CHUNK) return;
+  spare.push(Buffer.from(data.buffer, 0, CHUNK));
+}
+
 let pool: Pool | undefined;
+
+/**
+ * Start the gzip workers now, for input known to span several chunks: a worker takes tens of
+ * milliseconds to boot, which then overlaps the caller's own preparation instead of the first chunks.
+ */
+export function warmGzip(): void {
+  sharedPool().warm();
+}
+
 function sharedPool(): Pool {
   // One worker per core but one: the main thread is busy too (reading files, SHA-256 of the tar and
   // of the blob, writing), so on 2 cores one worker keeps both cores full without a third thread
@@ -189,6 +229,7 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
       first = false;
       if (!p || single || atWorkers >= workerDepth) {
         inFlight.push({ job: Promise.resolve(deflateChunk({ data, dict, level })), len, done: true });
+        if (pooled.has(data)) recycle(data);
       } else {
         atWorkers++;
         const slot: Slot = { job: p.run(data, dict, level), len, done: false };

@@ -1,13 +1,13 @@
 // A read-only merged view over overlay-format snapshot dirs (lowest first), computed the way overlayfs
 // would merge them: char 0/0 devices hide lower entries, opaque dirs hide everything below them, and a
 // non-directory in an upper layer hides a lower directory of the same name.
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../oci/errors.js';
 import type { LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
 import { usernsRanges } from './userns.js';
-import { fileTypeOf, isWhiteoutDevice, lstatIfExists } from './fsutil.js';
+import { fileTypeOf, isWhiteoutDevice } from './fsutil.js';
 
 export interface ViewStat {
   type: LayerEntryType;
@@ -37,6 +37,16 @@ function containerIds(uid: number, gid: number): { uid: number; gid: number } {
   return { uid: back(uid, process.getuid!(), r.uid), gid: back(gid, process.getgid!(), r.gid) };
 }
 
+
+/** lstat, or undefined when the path (or a parent) does not exist. */
+function lstatSyncIfExists(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
 
 function split(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
@@ -72,7 +82,7 @@ export class RootfsView {
       const hit = await this.find(candidate);
       if (hit?.st.isSymbolicLink() && (!isLast || followLast)) {
         if (++links > MAX_SYMLINKS) throw new UserError(`too many levels of symbolic links resolving ${path}`);
-        const target = await fsp.readlink(hit.host);
+        const target = readlinkSync(hit.host);
         if (target.startsWith('/')) done.length = 0;
         todo = [...split(target), ...todo];
         continue;
@@ -89,7 +99,7 @@ export class RootfsView {
     const found = fileTypeOf(st);
     const type: LayerEntryType = found === 'socket' ? 'fifo' : found;
     const out: ViewStat = { type, mode: st.mode & 0o7777, ...containerIds(st.uid, st.gid), size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000 };
-    if (type === 'symlink') out.linkname = await fsp.readlink(hit.host);
+    if (type === 'symlink') out.linkname = readlinkSync(hit.host);
     return out;
   }
 
@@ -110,9 +120,9 @@ export class RootfsView {
       if (!st) continue;
       if (!st.isDirectory()) break; // a non-directory here hides lower dirs of the same name
       found = true;
-      for (const n of await fsp.readdir(host)) {
+      for (const n of readdirSync(host)) {
         if (names.has(n) || hidden.has(n)) continue;
-        const cst = await lstatIfExists(join(host, n));
+        const cst = lstatSyncIfExists(join(host, n));
         if (cst && isWhiteout(cst)) hidden.add(n);
         else names.add(n);
       }
@@ -121,10 +131,16 @@ export class RootfsView {
     return found ? [...names].sort() : undefined;
   }
 
+  /** Synchronous underneath: snapshot lookups are local-disk metadata reads, each far cheaper than
+   * a thread-pool round trip (a COPY into an existing directory asks once per file). */
   private lstatHost(host: string): Promise<Stats | undefined> {
     let p = this.lstats.get(host);
     if (!p) {
-      p = lstatIfExists(host);
+      try {
+        p = Promise.resolve(lstatSyncIfExists(host));
+      } catch (e) {
+        p = Promise.reject(e);
+      }
       this.lstats.set(host, p);
     }
     return p;
@@ -142,7 +158,7 @@ export class RootfsView {
   }
 
   private async findUncached(comps: string[]): Promise<{ host: string; st: Stats } | undefined> {
-    if (comps.length === 0) return this.top.length > 0 ? { host: this.top[0]!, st: await fsp.lstat(this.top[0]!) } : undefined;
+    if (comps.length === 0) return this.top.length > 0 ? { host: this.top[0]!, st: lstatSync(this.top[0]!) } : undefined;
     // Nothing can be below a parent the merged view does not have as a directory (missing, whited
     // out, or shadowed by a non-directory): the same answer contributors() would reach layer by layer.
     if (comps.length > 1) {

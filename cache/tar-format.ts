@@ -122,26 +122,31 @@ export function writePlainHeader(buf: Buffer, off: number, e: LayerEntry, size: 
       nameLen > 100 || !isPlainAscii(e.path) || !isAsciiWithin100(linkname)) return false;
   if (e.xattrs) for (const _ in e.xattrs) return false;
   buf.fill(0, off, off + BLOCK);
-  writeAscii(buf, off, e.path);
-  if (e.type === 'dir') buf[off + e.path.length] = 0x2f; // '/'
-  putOctal(buf, off + 100, 8, e.mode & 0o7777);
-  putOctal(buf, off + 108, 8, e.uid);
-  putOctal(buf, off + 116, 8, e.gid);
-  putOctal(buf, off + 124, 12, size);
-  putOctal(buf, off + 136, 12, sec);
+  // The checksum is the sum of the header's bytes with its own field as eight spaces: summed while
+  // writing (the rest of the record is zeros) instead of over all 512 bytes afterwards.
+  let sum = 8 * 0x20 + TYPEFLAG[e.type].charCodeAt(0) + MAGIC_SUM;
+  sum += writeAscii(buf, off, e.path);
+  if (e.type === 'dir') {
+    buf[off + e.path.length] = 0x2f; // '/'
+    sum += 0x2f;
+  }
+  sum += putOctal(buf, off + 100, 8, e.mode & 0o7777);
+  sum += putOctal(buf, off + 108, 8, e.uid);
+  sum += putOctal(buf, off + 116, 8, e.gid);
+  sum += putOctal(buf, off + 124, 12, size);
+  sum += putOctal(buf, off + 136, 12, sec);
   buf[off + 156] = TYPEFLAG[e.type].charCodeAt(0);
-  writeAscii(buf, off + 157, linkname);
-  buf.write('ustar\x0000', off + 257, 8, 'latin1');
-  putOctal(buf, off + 329, 8, devmajor);
-  putOctal(buf, off + 337, 8, devminor);
-  // The checksum counts its own field as eight spaces.
-  let sum = 8 * 0x20;
-  for (let i = off; i < off + 148; i++) sum += buf[i]!;
-  for (let i = off + 156; i < off + BLOCK; i++) sum += buf[i]!;
+  sum += writeAscii(buf, off + 157, linkname);
+  buf.write(MAGIC, off + 257, 8, 'latin1');
+  sum += putOctal(buf, off + 329, 8, devmajor);
+  sum += putOctal(buf, off + 337, 8, devminor);
   putOctal(buf, off + 148, 7, sum);
   buf[off + 155] = 0x20;
   return true;
 }
+
+const MAGIC = 'ustar\x0000';
+const MAGIC_SUM = [...MAGIC].reduce((n, c) => n + c.charCodeAt(0), 0);
 
 function fitsOctal(v: number, max: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= max;
@@ -160,18 +165,30 @@ function isAsciiWithin100(s: string): boolean {
   return s.length <= 100 && isPlainAscii(s);
 }
 
-function writeAscii(buf: Buffer, off: number, s: string): void {
-  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
+/** Writes an ASCII string; returns the sum of its bytes. */
+function writeAscii(buf: Buffer, off: number, s: string): number {
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    buf[off + i] = c;
+    sum += c;
+  }
+  return sum;
 }
 
-/** `width - 1` zero-padded octal digits and a NUL, as octal() writes them (the value must fit). */
-function putOctal(buf: Buffer, off: number, width: number, value: number): void {
+/** `width - 1` zero-padded octal digits and a NUL, as octal() writes them (the value must fit);
+ * returns the sum of the bytes written. */
+function putOctal(buf: Buffer, off: number, width: number, value: number): number {
   buf[off + width - 1] = 0;
   let v = value;
+  let sum = 0;
   for (let i = off + width - 2; i >= off; i--) {
-    buf[i] = 0x30 + (v % 8);
+    const d = 0x30 + (v % 8);
+    buf[i] = d;
+    sum += d;
     v = Math.floor(v / 8);
   }
+  return sum;
 }
 
 /** Like Go's archive/tar: "<dir>/PaxHeaders.0/<base>", cut to fit the 100-byte field. */

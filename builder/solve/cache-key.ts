@@ -42,7 +42,16 @@ export interface KeyContext {
 export function digestOf(parent: string, inputs: StepInputs): string {
   const h = createHash('sha256');
   h.update(parent + '\n');
-  for (const k of Object.keys(inputs).sort()) h.update(`${k}\0${inputs[k]}\n`);
+  // Lines go to the hash in ~64 KiB batches (the same bytes): a COPY of 20,000 files has as many inputs.
+  let batch = '';
+  for (const k of Object.keys(inputs).sort()) {
+    batch += `${k}\0${inputs[k]}\n`;
+    if (batch.length >= 65536) {
+      h.update(batch);
+      batch = '';
+    }
+  }
+  h.update(batch);
   return 'sha256:' + h.digest('hex');
 }
 

@@ -5,10 +5,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { CHUNK, pgzip } from '../../cache/pgzip.js';
-import { crc32, crc32Combine } from '../../cache/pgzip-crc32.js';
-import { nativeCrc32 } from '../../cache/pgzip-chunk.js';
+import { crc32, crc32Combine, crc32CombineSlow } from '../../cache/pgzip-crc32.js';
+import { nativeCrc32, storedBlocks } from '../../cache/pgzip-chunk.js';
 
 async function gz(data: Buffer, step: number, opts: { level?: number; inline?: boolean } = {}): Promise<Buffer> {
   const out: Uint8Array[] = [];
@@ -40,6 +40,32 @@ describe('pgzip', () => {
     assert.equal(nativeCrc32(b), want);
     assert.equal(crc32Combine(crc32(b.subarray(0, 777)), crc32(b.subarray(777)), b.length - 777), want);
     assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
+  });
+
+  it('stored blocks are the bytes zlib level 0 writes', () => {
+    for (const n of [0, 1, 5, 65_534, 65_535, 65_536, 131_070, 131_071, 100_000, CHUNK / 4, CHUNK - 1, CHUNK]) {
+      const data = randomBytes(n);
+      const zlib0 = deflateRawSync(data, { level: 0, finishFlush: constants.Z_SYNC_FLUSH, chunkSize: n + 5 * Math.ceil(n / 65_535 + 1) + 64 });
+      assert.deepEqual(storedBlocks(data), zlib0, `${n} bytes`);
+    }
+  });
+
+  it('crc32Combine with its cached operator agrees with the step-by-step method', () => {
+    // Lengths repeat (as chunks do) and change (the last chunk), so the cache is hit and replaced.
+    for (const len of [1, 2, 3, 7, 8, 512, 65_535, CHUNK, CHUNK, CHUNK, 12_345, CHUNK, 2 ** 31 + 5]) {
+      for (let i = 0; i < 20; i++) {
+        const a = (Math.random() * 2 ** 32) >>> 0;
+        const b = (Math.random() * 2 ** 32) >>> 0;
+        assert.equal(crc32Combine(a, b, len), crc32CombineSlow(a, b, len), `len ${len}`);
+      }
+    }
+    const data = randomBytes(3 * CHUNK + 17);
+    let crc = 0;
+    for (let off = 0; off < data.length; off += CHUNK) {
+      const part = data.subarray(off, off + CHUNK);
+      crc = crc32Combine(crc, nativeCrc32(part), part.length);
+    }
+    assert.equal(crc, crc32(data));
   });
 
   it('writes one gzip stream that gunzip and gzip -d read, over many chunks, with workers', async () => {
