@@ -54,8 +54,8 @@ export class BlobStore {
     }
   }
 
-  createReadStream(digest: string): Readable {
-    return createReadStream(this.path(digest));
+  createReadStream(digest: string, opts: { highWaterMark?: number } = {}): Readable {
+    return createReadStream(this.path(digest), opts);
   }
 
   async ingest(source: Readable | AsyncIterable<Uint8Array>, expected: Expected = {}): Promise<{ digest: string; size: number }> {

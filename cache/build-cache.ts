@@ -6,7 +6,7 @@
 // Next to them, <root>/cache/records/<slothex>.json keeps the inputs that fed the last step built on
 // a given parent at a given place (stage, step), so a miss can say what changed since (a file, a
 // build arg, the instruction).
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex } from '../oci/digest.js';
 import { writeFileAtomic } from './fsutil.js';
@@ -46,13 +46,20 @@ export class BuildCache {
     return join(this.dir, 'entries', `${digestHex(key)}.json`);
   }
 
+  // Entries and records are a few hundred bytes, read one per step: synchronous calls cost less than
+  // the four thread-pool round trips of an async readFile (a no-op rebuild is mostly these lookups).
+
   async get(key: string): Promise<CacheEntry | undefined> {
     const file = this.entryPath(key);
     try {
-      const e = JSON.parse(await fsp.readFile(file, 'utf8')) as CacheEntry;
+      const e = JSON.parse(readFileSync(file, 'utf8')) as CacheEntry;
       if (e.version !== 1 || e.key !== key) return undefined;
       const now = new Date();
-      await fsp.utimes(file, now, now).catch(() => undefined);
+      try {
+        utimesSync(file, now, now);
+      } catch {
+        // pruned meanwhile: the entry read is still good for this build
+      }
       return e;
     } catch {
       return undefined;
@@ -102,7 +109,7 @@ export class BuildCache {
 
   async previousInputs(slot: string): Promise<StepInputs | undefined> {
     try {
-      return (JSON.parse(await fsp.readFile(this.recordPath(slot), 'utf8')) as { inputs: StepInputs }).inputs;
+      return (JSON.parse(readFileSync(this.recordPath(slot), 'utf8')) as { inputs: StepInputs }).inputs;
     } catch {
       return undefined;
     }

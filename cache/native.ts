@@ -14,10 +14,9 @@ let loaded: Promise<NativeFs | undefined> | undefined;
 /** The addon's fs functions, or undefined when it is not built / not loadable on this host. */
 export function loadNative(): Promise<NativeFs | undefined> {
   loaded ??= (async () => {
-    // A computed specifier keeps tsc from requiring the module to exist while native/ is in flux.
-    const spec = new URL('../native/index.js', import.meta.url).href;
     try {
-      const mod = (await import(spec)) as Partial<NativeFs> & { nativeAvailable?: () => boolean };
+      // A literal specifier: the CLI bundle (scripts/bundle-cli.mjs) must carry the module along.
+      const mod = (await import('../native/index.js')) as Partial<NativeFs> & { nativeAvailable?: () => boolean };
       if (typeof mod.nativeAvailable === 'function' && !mod.nativeAvailable()) return undefined;
       if (typeof mod.mknod !== 'function' || typeof mod.lsetxattr !== 'function' ||
           typeof mod.lgetxattr !== 'function' || typeof mod.llistxattr !== 'function') return undefined;

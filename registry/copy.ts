@@ -112,7 +112,8 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
   const input = await src.getBlob(desc);
   const out = new PassThrough();
   const feeding = pipeline([input, ...stages, out]);
-  const putting = dest.putBlob(target, out);
+  // The last stage verifies `target`: a mismatch ends `out` with an error, never cleanly.
+  const putting = dest.putBlob(target, out, { verified: true });
   // A destination that gives up stops reading; tear the source side down so the pipeline ends too.
   putting.catch(() => {
     input.destroy();
@@ -160,7 +161,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   if (await dest.hasBlob(manifest.config)) {
     progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
   } else {
-    await dest.putBlob(manifest.config, Readable.from([configBytes]));
+    await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true });
   }
 
   let diffIds: string[] | undefined;

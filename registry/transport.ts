@@ -36,12 +36,20 @@ export interface ImageDestination {
    * Write a blob whose digest is known in advance; the destination verifies it while writing.
    * `desc.size` is -1 when unknown (a layer being decompressed on the way: its digest is the diffID).
    */
-  putBlob(desc: Descriptor, content: Readable): Promise<void>;
+  putBlob(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<void>;
   /** Write the manifest (and, for layouts, its config-and-tag bookkeeping) and finish. */
   putManifest(manifest: ManifestBytes): Promise<void>;
   /** Make everything visible atomically (archives are written here). */
   commit(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PutBlobOptions {
+  /**
+   * The content is checked against `desc` on its way (copyImage's DigestVerifier ends the stream
+   * with an error instead of its last bytes on a mismatch): a destination may skip hashing it again.
+   */
+  verified?: boolean;
 }
 
 export type TransportName = 'oci' | 'oci-archive' | 'docker-archive' | 'docker';

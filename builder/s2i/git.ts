@@ -2,6 +2,7 @@
 // that becomes the io.openshift.s2i.build.commit.* labels. No credential handling of our own: the
 // host's git/ssh configuration decides, and prompts are switched off so a build never hangs.
 import { execFile } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
 import { UserError } from '../../oci/errors.js';
 
 export interface CommitInfo {
@@ -53,7 +54,6 @@ export async function isGitRepo(dir: string): Promise<boolean> {
 }
 
 async function realpathOf(p: string): Promise<string> {
-  const { realpath } = await import('node:fs/promises');
   return realpath(p).catch(() => p);
 }
 

@@ -1,7 +1,6 @@
 // `tsbuild check-store` (alias fsck): re-hash every blob and follow every reference of the store;
 // print one line per problem and exit 1 when there is any.
 import type { Command } from 'commander';
-import { checkStore } from '../../cache/check-store.js';
 import { rootOption, storeFor } from './common.js';
 
 export function registerCheckStore(program: Command): void {
@@ -12,6 +11,7 @@ export function registerCheckStore(program: Command): void {
       .description('verify the store: re-hash every blob, follow every image, snapshot and cache reference')
       .option('-q, --quiet', 'print only problems'),
   ).action(async (flags: { root?: string; quiet?: boolean }) => {
+    const { checkStore } = await import('../../cache/check-store.js');
     const store = await storeFor(flags);
     const r = await checkStore(store);
     for (const p of r.problems) process.stdout.write(`corrupt: ${p}\n`);

@@ -1,6 +1,6 @@
 // Options and helpers several commands share.
 import { Option, type Command } from 'commander';
-import { defaultStoreRoot, openStore, type Store } from '../../cache/store.js';
+import type { Store } from '../../cache/store.js';
 import { UserError } from '../../oci/errors.js';
 
 export function rootOption(cmd: Command): Command {
@@ -8,6 +8,8 @@ export function rootOption(cmd: Command): Command {
 }
 
 export async function storeFor(opts: { root?: string }): Promise<Store> {
+  // Loaded here, not at start: `tsbuild version` or `--help` need no store (see cli/main.ts).
+  const { defaultStoreRoot, openStore } = await import('../../cache/store.js');
   return openStore(opts.root ?? defaultStoreRoot());
 }
 

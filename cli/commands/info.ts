@@ -2,10 +2,8 @@
 import { release, userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { defaultStoreRoot } from '../../cache/store.js';
 import { detectIsolation, nativeAvailable } from '../../native/index.js';
 import { VERSION } from '../version.js';
-import { defaultIsolation } from '../../builder/steps/run-options.js';
 
 function overlayAvailable(): boolean {
   try {
@@ -29,7 +27,8 @@ export function registerInfo(program: Command): void {
     .description('show the store, the kernel features used, and which isolation modes work here')
     .option('--root <dir>', 'storage root directory')
     .option('--format <format>', 'json for machine-readable output')
-    .action((flags: { root?: string; format?: string }) => {
+    .action(async (flags: { root?: string; format?: string }) => {
+      const [{ defaultStoreRoot }, { defaultIsolation }] = await Promise.all([import('../../cache/store.js'), import('../../builder/steps/run-options.js')]);
       const uid = process.getuid?.() ?? 0;
       const user = userInfo().username;
       const isolation = detectIsolation();

@@ -1,8 +1,6 @@
 // `tsbuild login` / `tsbuild logout`: podman's commands over the library's login()/logout().
 // We never prompt and never echo the password; it comes from -p or, better, --password-stdin.
 import type { Command } from 'commander';
-import { login, logout, logoutAll } from '../../registry/api.js';
-import { defaultAuthFile } from '../../registry/auth/credentials.js';
 import { UserError } from '../../oci/errors.js';
 import { tlsOptions, type RegistryFlags } from './registry-flags.js';
 
@@ -36,6 +34,7 @@ export function registerLoginCommands(program: Command): void {
       if (!flags.username || password === undefined || password === '') {
         throw new UserError(`login ${registry}: needs --username and --password or --password-stdin (tsbuild does not prompt)`);
       }
+      const { login } = await import('../../registry/api.js');
       await login(registry, flags.username, password, { authfile: flags.authfile, certDir: flags.certDir, tlsVerify: flags.tlsVerify });
       process.stdout.write('Login Succeeded!\n');
     });
@@ -47,6 +46,7 @@ export function registerLoginCommands(program: Command): void {
     .option('--authfile <path>', 'auth file to change (default: $REGISTRY_AUTH_FILE, then podman\'s auth.json)')
     .option('-a, --all', 'remove the credentials of every registry')
     .action(async (registry: string | undefined, flags: { authfile?: string; all?: boolean }) => {
+      const [{ logout, logoutAll }, { defaultAuthFile }] = await Promise.all([import('../../registry/api.js'), import('../../registry/auth/credentials.js')]);
       if (flags.all) {
         if (registry) throw new UserError('logout: give a registry or --all, not both');
         await logoutAll({ authfile: flags.authfile });

@@ -2,7 +2,6 @@
 // uses any more (buildah prune / docker builder prune). Nothing a running build uses is removed.
 import { Option, type Command } from 'commander';
 import { parseDuration } from '../../builder/containerfile/duration.js';
-import { parseSize, prune } from '../../cache/gc.js';
 import { UserError } from '../../oci/errors.js';
 import { collect, rootOption, storeFor } from './common.js';
 import { formatBytes } from '../progress-format.js';
@@ -48,6 +47,7 @@ export function registerPrune(program: Command): void {
     .addHelpText('after', '\nExamples:\n  tsbuild prune\n  tsbuild prune --filter until=24h\n  tsbuild prune --keep-storage 5GB\n  tsbuild prune --all');
   rootOption(cmd);
   cmd.action(async (flags: PruneFlags) => {
+    const { parseSize, prune } = await import('../../cache/gc.js');
     const now = Date.now();
     const until = untilMs(flags.filter, now);
     let keepStorage: number | undefined;

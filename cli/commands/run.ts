@@ -1,6 +1,5 @@
 // `tsbuild run [--rm] IMAGE [COMMAND...]`: try an image with the builder's own runtime.
 import { Option, type Command } from 'commander';
-import { runImage } from '../../builder/run-image.js';
 import { collect, rootOption, storeFor } from './common.js';
 import { interruptSignal } from '../signals.js';
 
@@ -21,6 +20,7 @@ export function registerRun(program: Command): void {
     .addHelpText('after', '\nExamples:\n  tsbuild run my-app\n  tsbuild run --rm busybox sh -c "id; ls /"\n  tsbuild run -e GREETING=hi --network none my-app');
   rootOption(cmd);
   cmd.action(async (image: string, command: string[], flags: { root?: string; env: string[]; entrypoint?: string; workdir?: string; user?: string; network: 'host' | 'private' | 'none'; isolation?: 'oci' | 'rootless' | 'chroot' }) => {
+    const { runImage } = await import('../../builder/run-image.js');
     const store = await storeFor(flags);
     const result = await runImage(store, image, {
       command,

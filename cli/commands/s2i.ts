@@ -1,7 +1,7 @@
 // `tsbuild s2i build SOURCE BUILDER [TAG]` and `tsbuild s2i usage BUILDER`: S2I's flags, a thin
 // client of builder/s2i. Progress on stderr; the image ID (or the generated file) on stdout.
 import { Option, type Command } from 'commander';
-import { s2iBuild, s2iUsage, type PullPolicyS2I, type S2IBuildOptions, type S2IEvent } from '../../builder/s2i/index.js';
+import type { PullPolicyS2I, S2IBuildOptions, S2IEvent } from '../../builder/s2i/index.js';
 import type { Isolation } from '../../native/index.js';
 import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
@@ -59,6 +59,7 @@ export function registerS2I(program: Command): void {
     .option('-q, --quiet', 'print only the image ID (and warnings)');
   rootOption(registryOptions(build));
   build.action(async (source: string, builder: string, tag: string | undefined, flags: S2IFlags) => {
+    const { s2iBuild } = await import('../../builder/s2i/index.js');
     const store = await storeFor(flags);
     const progress = plainProgress({ quiet: Boolean(flags.quiet) });
     const onEvent = (ev: S2IEvent) => {
@@ -106,6 +107,7 @@ export function registerS2I(program: Command): void {
     .addOption(isolationOption());
   rootOption(registryOptions(usage));
   usage.action(async (builder: string, flags: S2IFlags) => {
+    const { s2iUsage } = await import('../../builder/s2i/index.js');
     const store = await storeFor(flags);
     await s2iUsage({
       builder,

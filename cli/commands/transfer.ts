@@ -1,8 +1,6 @@
 // pull and push: copying images between the store and a transport.
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { requireImage } from '../../cache/lookup.js';
-import { pullImage, pushImage } from '../../registry/api.js';
 import { rootOption, storeFor } from './common.js';
 import { platformFlag, registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
 import { progressOptions, withProgress } from '../progress.js';
@@ -36,6 +34,7 @@ export function registerTransferCommands(program: Command): void {
     )).addHelpText('after', '\nExamples:\n  tsbuild pull oci-archive:busybox.tar\n  tsbuild pull docker-archive:saved.tar:busybox:latest\n  tsbuild pull --creds user:pass registry.example/team/app:1.2\n  tsbuild pull --tls-verify=false localhost:5000/busybox'),
   ).action(async (source: string, flags: PullFlags) => {
     const platform = platformFlag(flags.platform);
+    const { pullImage } = await import('../../registry/api.js');
     const store = await storeFor(flags);
     const { record } = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
       pullImage(store, source, { platform, registry: toRegistryOptions(flags), onEvent: progress.event }),
@@ -55,6 +54,7 @@ export function registerTransferCommands(program: Command): void {
         .option('-q, --quiet', 'print nothing but errors'),
     )).addHelpText('after', '\nExamples:\n  tsbuild push my-app oci:/tmp/layout:my-app\n  tsbuild push my-app docker-archive:/tmp/my-app.tar:my-app:latest\n  tsbuild push --creds user:pass my-app docker://localhost:5000/my-app:1'),
   ).action(async (image: string, destination: string | undefined, flags: PushFlags) => {
+    const [{ requireImage }, { pushImage }] = await Promise.all([import('../../cache/lookup.js'), import('../../registry/api.js')]);
     const store = await storeFor(flags);
     const rec = await requireImage(store, image);
     const dest = destination ?? 'docker://' + (rec.names[0] ?? image);

@@ -1,7 +1,7 @@
 // `login` checks credentials against the registry before storing them (a typo must fail now,
 // not at the next push), then writes them to auth.json (0600). `logout` removes them.
 import { UserError } from '../../oci/errors.js';
-import { RegistryClient } from '../distribution/client.js';
+import type { RegistryClient } from '../distribution/client.js';
 import { DEFAULT_RETRY } from '../distribution/retry.js';
 import { readAuthFile, writeAuthFile } from './authfile.js';
 import { defaultAuthFile } from './credentials.js';
@@ -25,6 +25,9 @@ export async function login(registry: string, username: string, password: string
   const key = normalizeRegistryKey(registry);
   const host = key.split('/')[0];
   const repo = key.includes('/') ? key.slice(host.length + 1) : undefined;
+  // The HTTP client is loaded on use: registry/api (which re-exports login) is loaded by local
+  // commands too.
+  const { RegistryClient } = await import('../distribution/client.js');
   const client = await RegistryClient.create({
     registry: host,
     repository: repo ?? 'tsbuild-login-check',

@@ -1,7 +1,8 @@
 // Pushing one blob: skip it when the registry has it (HEAD), mount it from a sibling repository
 // when we know one holds it, else upload: monolithic (POST, then PUT ?digest= with the bytes) when
 // it fits in one chunk, chunked (PATCH per chunk, then PUT ?digest=) otherwise. Each request body is
-// an in-memory chunk so a failed request can be retried without re-reading the source stream.
+// an in-memory chunk (the buffers as read, not copied into one) so a failed request can be retried
+// without re-reading the source stream.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
@@ -20,8 +21,16 @@ export async function blobExists(client: RegistryClient, digest: string): Promis
   return res.statusCode === 200;
 }
 
-export async function pushBlob(client: RegistryClient, desc: Descriptor, content: Readable, chunkSize = DEFAULT_CHUNK_SIZE): Promise<PushResult> {
+export interface PushBlobOptions {
+  /** Blobs bigger than this go up in PATCH requests of this size (default 16 MiB). */
+  chunkSize?: number;
+  /** The content is verified against `desc` upstream (see PutBlobOptions): no second hash here. */
+  verified?: boolean;
+}
+
+export async function pushBlob(client: RegistryClient, desc: Descriptor, content: Readable, opts: PushBlobOptions = {}): Promise<PushResult> {
   const { reference, onProgress, registry } = client.config;
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (await blobExists(client, desc.digest)) {
     content.destroy();
     onProgress?.({ type: 'blob-skipped', reference, digest: desc.digest, size: desc.size });
@@ -50,45 +59,51 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
   }
   location ??= await startUpload(client, desc.digest);
 
-  const hash = createHash('sha256');
+  const hash = opts.verified ? undefined : createHash('sha256');
   let sent = 0;
-  const it = chunksOf(content, chunkSize)[Symbol.asyncIterator]();
-  let cur = await it.next();
-  let finalBody: Buffer | undefined;
-  if (cur.done) finalBody = Buffer.alloc(0);
-  while (!cur.done) {
-    const chunk = cur.value;
-    const next = await it.next();
-    hash.update(chunk);
-    checkSize(sent + chunk.length, desc, reference);
-    if (next.done && sent === 0) {
-      // The whole blob is one chunk: send it with the closing PUT (one request, not two).
-      finalBody = chunk;
-    } else {
-      const res = await client.send({
-        method: 'PATCH', url: location,
-        headers: { 'content-type': 'application/octet-stream', 'content-range': `${sent}-${sent + chunk.length - 1}`, 'content-length': String(chunk.length) },
-        body: chunk, ok: [202], what: `uploading blob ${short(desc.digest)}`,
-      });
-      await res.body.dump();
-      location = header(res.headers.location) ?? location;
+  let finalBody: Chunk = { parts: [], length: 0 };
+  const chunks = chunksOf(content, chunkSize)[Symbol.asyncIterator]();
+  // The next chunk is read while the current one is on its way; at most two are held (a failed
+  // request is sent again from the chunk it holds).
+  let pending = chunks.next();
+  try {
+    for (let cur = await pending; !cur.done; cur = await pending) {
+      const chunk = cur.value;
+      pending = chunks.next();
+      if (hash) for (const p of chunk.parts) hash.update(p);
+      checkSize(sent + chunk.length, desc, reference);
+      if (sent === 0 && chunk.length < chunkSize) {
+        // The whole blob is one chunk (a short one is the last): send it with the closing PUT.
+        finalBody = chunk;
+      } else {
+        const res = await client.send({
+          method: 'PATCH', url: location,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `${sent}-${sent + chunk.length - 1}`, 'content-length': String(chunk.length) },
+          body: chunk.parts, ok: [202], what: `uploading blob ${short(desc.digest)}`,
+        });
+        await res.body.dump();
+        location = header(res.headers.location) ?? location;
+      }
+      sent += chunk.length;
+      onProgress?.({ type: 'blob-progress', reference, digest: desc.digest, done: sent, total: desc.size, direction: 'push' });
     }
-    sent += chunk.length;
-    onProgress?.({ type: 'blob-progress', reference, digest: desc.digest, done: sent, total: desc.size, direction: 'push' });
-    cur = next;
+  } catch (e) {
+    // A failed request leaves the read-ahead running: it must not turn into an unhandled rejection.
+    pending.catch(() => undefined);
+    content.destroy();
+    throw e;
   }
-  const got = 'sha256:' + hash.digest('hex');
+  const got = hash ? 'sha256:' + hash.digest('hex') : desc.digest;
   if (sent !== desc.size || got !== desc.digest) {
     await cancelUpload(client, location);
-    throw new UserError(`pushing blob to ${reference}: content does not match its descriptor (expected ${desc.digest}, ${desc.size} bytes; got ${got}, ${sent} bytes)`);
+    throw new UserError(`pushing blob to ${reference}: content does not match its descriptor (expected ${desc.digest}, ${desc.size} bytes; got ${hash ? got + ', ' : ''}${sent} bytes)`);
   }
   const put = client.resolve(location);
   put.searchParams.set('digest', desc.digest);
-  const body = finalBody ?? Buffer.alloc(0);
   const res = await client.send({
     method: 'PUT', url: put.toString(),
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
-    body, ok: [201, 204], what: `uploading blob ${short(desc.digest)}`,
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(finalBody.length) },
+    body: finalBody.parts, ok: [201, 204], what: `uploading blob ${short(desc.digest)}`,
   });
   await res.body.dump();
   recordBlobLocation(registry, client.repository, desc.digest);
@@ -117,25 +132,31 @@ function checkSize(n: number, desc: Descriptor, reference: string): void {
   if (n > desc.size) throw new UserError(`pushing blob to ${reference}: ${desc.digest} is larger than its descriptor's ${desc.size} bytes`);
 }
 
-/** Re-chunk a byte stream into buffers of exactly `size` bytes (the last may be shorter). */
-async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer> {
+/** Up to one chunk of a blob, as the buffers it was read in (sent as they are, never joined). */
+interface Chunk {
+  parts: Buffer[];
+  length: number;
+}
+
+/** Re-chunk a byte stream into chunks of exactly `size` bytes (the last may be shorter). */
+async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Chunk> {
   let parts: Buffer[] = [];
   let have = 0;
   for await (const data of stream as AsyncIterable<Buffer | string>) {
     let buf = typeof data === 'string' ? Buffer.from(data) : data;
     while (buf.length > 0) {
       const take = Math.min(size - have, buf.length);
-      parts.push(buf.subarray(0, take));
+      parts.push(take === buf.length ? buf : buf.subarray(0, take));
       have += take;
       buf = buf.subarray(take);
       if (have === size) {
-        yield Buffer.concat(parts);
+        yield { parts, length: have };
         parts = [];
         have = 0;
       }
     }
   }
-  if (have > 0) yield Buffer.concat(parts);
+  if (have > 0) yield { parts, length: have };
 }
 
 function header(v: string | string[] | undefined): string | undefined {

@@ -35,8 +35,8 @@ export interface RegistryRequest {
   /** A path ("/v2/…") on the registry, or an absolute URL (upload locations, redirects). */
   url: string;
   headers?: Record<string, string>;
-  /** Only replayable bodies: retries and the post-401 resend need to send it again. */
-  body?: Buffer | string;
+  /** Only replayable bodies: retries and the post-401 resend need to send it again. Parts are sent in order. */
+  body?: Buffer | string | readonly Buffer[];
   /** Token scopes; default: this repository with pull (and push for destinations). */
   scopes?: string[];
   /** Statuses handed back to the caller; anything else becomes an error. */

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '../../oci/mediatypes.js';
 import type { Descriptor } from '../../oci/types.js';
-import type { ImageDestination, ManifestBytes } from '../transport.js';
+import type { ImageDestination, ManifestBytes, PutBlobOptions } from '../transport.js';
 import type { RegistryClient } from './client.js';
 import { blobExists, pushBlob, type PushResult } from './blob-push.js';
 import { pushManifest } from './manifest.js';
@@ -30,13 +30,13 @@ export class RegistryDestination implements ImageDestination {
     return blobExists(this.client, desc.digest);
   }
 
-  async putBlob(desc: Descriptor, content: Readable): Promise<void> {
-    await this.putBlobResult(desc, content);
+  async putBlob(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<void> {
+    await this.putBlobResult(desc, content, opts);
   }
 
   /** Like putBlob, saying whether the blob was skipped, mounted or uploaded. */
-  putBlobResult(desc: Descriptor, content: Readable): Promise<PushResult> {
-    return this.limit(() => pushBlob(this.client, desc, content, this.chunkSize));
+  putBlobResult(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<PushResult> {
+    return this.limit(() => pushBlob(this.client, desc, content, { chunkSize: this.chunkSize, verified: opts?.verified }));
   }
 
   async putManifest(m: ManifestBytes): Promise<void> {

@@ -4,23 +4,37 @@
 // native addon, the worker threads, the lazily loaded registry client) must still be found.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { dirname, join } from 'node:path';
+import vm from 'node:vm';
 import { CLI, TempDir, tsbuild, tsbuildOk } from '../helpers/cli.js';
 import { nativeAvailable } from '../../native/index.js';
 
 const tmp = new TempDir();
 after(() => tmp.cleanup());
 
-test('dist/cli/main.js is the bundle, importing only Node built-ins', () => {
-  const text = readFileSync(CLI, 'utf8');
-  assert.match(text.split('\n')[1] ?? '', /tsbuild CLI bundle/, 'run `npm run build:ts` (tsc, then scripts/bundle-cli.mjs)');
-  // Import statements (`import{a as b}from"node:fs";`) and literal dynamic imports.
-  const statements = [...text.matchAll(/(?:^|;)import\s*(?:[\w$*{},\s]*?from\s*)?["']([^"']+)["']/gm)].map((m) => m[1]!);
-  const dynamic = [...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
-  // 'tsx/esm/api' is text inside a string: the bootstrap of a worker run from TypeScript sources (cache/pgzip.ts).
-  const specifiers = [...statements, ...dynamic].filter((s) => s !== 'tsx/esm/api');
-  assert.ok(specifiers.length > 0);
-  assert.deepEqual(specifiers.filter((s) => !s.startsWith('node:')), [], 'static imports of non-built-in modules');
+test('dist/cli/main.js runs the bundle, which loads only Node built-ins, with its V8 code cache', () => {
+  const loader = readFileSync(CLI, 'utf8');
+  assert.match(loader.split('\n')[1] ?? '', /tsbuild CLI loader/, 'run `npm run build:ts` (tsc, then scripts/bundle-cli.mjs)');
+  const name = /\.\/(tsbuild-[0-9a-f]{16})\.cjs/.exec(loader)?.[1];
+  assert.ok(name, 'the loader names its bundle');
+  const text = readFileSync(join(dirname(CLI), `${name}.cjs`), 'utf8');
+  const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
+  assert.ok(required.length > 0);
+  assert.deepEqual(required.filter((s) => !isBuiltin(s)), [], 'modules loaded from outside the bundle');
+  // No import() left to Node: code restored from the V8 cache cannot run one. ('tsx/esm/api' is
+  // text in a string, the bootstrap of a worker run from TypeScript sources: cache/pgzip.ts.)
+  const imported = [...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!).filter((s) => s !== 'tsx/esm/api');
+  assert.deepEqual(imported, [], 'import() at run time');
+  // The V8 code cache made at build time for this very bundle (a missing or refused one only costs
+  // start-up time, which is why it is checked here), compiled the way the loader does.
+  const cacheFile = join(dirname(CLI), `${name}.v8cache`);
+  assert.ok(existsSync(cacheFile), 'no code cache next to the bundle');
+  const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle, 'utf8'\) \+ '([^']*)'/.exec(loader);
+  assert.ok(wrapped, 'the loader wraps the bundle as a function');
+  const script = new vm.Script(wrapped[1] + text + wrapped[2]!.replace('\\n', '\n'), { cachedData: readFileSync(cacheFile) });
+  assert.equal(script.cachedDataRejected, false, 'V8 refused the code cache');
 });
 
 test('the bundle finds the native addon next to its source module', () => {

@@ -7,6 +7,8 @@ import { startRegistry, type RegistryServer } from '../helpers/registry-server.j
 import { startFaultProxy, type FaultProxy } from '../helpers/registry-faults.js';
 import { makeTestImage } from '../helpers/registry-image.js';
 import { dockerRef, pullImage, pushImage } from '../helpers/registry-copy.js';
+import { copyImage } from '../../registry/copy.js';
+import { MemorySource } from '../../registry/memory.js';
 
 let reg: RegistryServer;
 let proxy: FaultProxy;
@@ -98,4 +100,21 @@ test('content not matching its descriptor is refused before anything is committe
   await assert.rejects(dest.putBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, Readable.from([Buffer.from(l.bytes).fill(1, 0, 1)])), /does not match its descriptor/);
   assert.equal(await dest.hasBlob(l), false);
   await dest.close();
+});
+
+test('a source blob that does not match its digest is never committed by copyImage (one request or chunked)', async () => {
+  // copyImage verifies while streaming and tells the registry destination so (it then skips its own
+  // hash): the mismatch must still stop the upload before the closing PUT.
+  for (const chunkSize of [undefined, 64 * 1024]) {
+    const img = makeTestImage({ text: `corrupt ${chunkSize ?? 'single'}\n`, extraLayerBytes: 200 * 1024 });
+    const big = img.layers[1];
+    const blobs = new Map([img.config, ...img.layers].map((b) => [b.digest, b.bytes]));
+    const bad = Buffer.from(big.bytes);
+    bad[bad.length - 100] ^= 0xff;
+    blobs.set(big.digest, bad);
+    const dest = await openRegistryDestination(dockerRef(`${reg.host}/p/corrupt-${chunkSize ?? 'single'}:1`), { ...opts, chunkSize });
+    await assert.rejects(copyImage(new MemorySource('memory', img.manifest, blobs), dest), /digest mismatch/);
+    assert.equal(await dest.hasBlob(big), false, 'the corrupt layer is not in the registry');
+    await dest.close();
+  }
 });
