@@ -158,14 +158,17 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
   const configBytes = await readAll(await src.getBlob(manifest.config));
   verifyBytes(configBytes, manifest.config, src.reference);
-  if (await dest.hasBlob(manifest.config)) {
-    progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
-  } else {
-    await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true });
-  }
+  // The config goes alongside the layers (a warm push to a registry is one round of HEADs, not two).
+  const configCopied = (async () => {
+    if (await dest.hasBlob(manifest.config)) {
+      progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
+    } else {
+      await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true });
+    }
+  })();
 
   let diffIds: string[] | undefined;
-  const layers = await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i): Promise<Descriptor> => {
+  const layersCopied = mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i): Promise<Descriptor> => {
     const compression = layerCompression(layer.mediaType);
     if (dest.wantsUncompressedLayers && compression !== 'none') {
       diffIds ??= parseJsonFrom<ImageConfig>(configBytes, `${src.reference}: config`).rootfs?.diff_ids ?? [];
@@ -187,6 +190,11 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
     return layer;
   });
+  // Both settle before anything is reported: a failed config must not leave layer uploads running.
+  const [configDone, layersDone] = await Promise.allSettled([configCopied, layersCopied]);
+  if (configDone.status === 'rejected') throw configDone.reason;
+  if (layersDone.status === 'rejected') throw layersDone.reason;
+  const layers = layersDone.value;
 
   // Keep the source's exact bytes when nothing changed, so the manifest digest survives the copy.
   const layersChanged = layers.some((l, i) => l !== manifest.layers[i]);

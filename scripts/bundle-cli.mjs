@@ -116,8 +116,9 @@ try {
   if (!makeCache) cachedData = readFileSync(cacheFile);
 } catch {}
 if (cachedData || makeCache) {
-  // As Node's CommonJS loader would run it, but with the cached code.
-  const wrapped = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle, 'utf8') + '\\n})';
+  // As Node's CommonJS loader would run it, but with the cached code. (Read whole, then decoded:
+  // readFileSync(file, 'utf8') reads in 8 KiB pieces.)
+  const wrapped = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle).toString('utf8') + '\\n})';
   const script = new vm.Script(wrapped, { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, bundle, dirname(bundle));

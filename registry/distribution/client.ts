@@ -95,19 +95,26 @@ export class RegistryClient {
   private async doPing(): Promise<void> {
     const host = apiHost(this.config.registry);
     const origins = this.config.insecure ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
+    const get = (origin: string) => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
+    // An insecure registry is asked over http at the same time: when https turns out not to work
+    // (most often: the registry does not speak TLS at all), that answer is already on its way.
+    let early = origins.length > 1 ? get(origins[1]!) : undefined;
+    early?.catch(() => undefined);
     for (const [i, origin] of origins.entries()) {
-      const get = () => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
       let res: HttpResponse;
       if (i < origins.length - 1) {
-        // An insecure registry that does not speak TLS at all: fall back to http at once.
         try {
-          res = await get();
+          res = await get(origin);
         } catch {
           continue;
         }
+        // https works: the http answer is not needed.
+        early?.then((r) => r.body.dump(), () => undefined);
       } else {
         res = await this.withRetries('pinging registry', async () => {
-          const r = await get();
+          const pending = early;
+          early = undefined;
+          const r = await (pending ?? get(origin));
           if (isRetryableStatus(r.statusCode)) {
             await r.body.dump();
             throw new RetryableStatus(r.statusCode, r.headers['retry-after']);

@@ -31,7 +31,7 @@ test('dist/cli/main.js runs the bundle, which loads only Node built-ins, with it
   // start-up time, which is why it is checked here), compiled the way the loader does.
   const cacheFile = join(dirname(CLI), `${name}.v8cache`);
   assert.ok(existsSync(cacheFile), 'no code cache next to the bundle');
-  const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle, 'utf8'\) \+ '([^']*)'/.exec(loader);
+  const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle\)\.toString\('utf8'\) \+ '([^']*)'/.exec(loader);
   assert.ok(wrapped, 'the loader wraps the bundle as a function');
   const script = new vm.Script(wrapped[1] + text + wrapped[2]!.replace('\\n', '\n'), { cachedData: readFileSync(cacheFile) });
   assert.equal(script.cachedDataRejected, false, 'V8 refused the code cache');
