@@ -32,7 +32,8 @@ export function defaultStoreRoot(): string {
 export async function openStore(root: string): Promise<Store> {
   root = resolve(root);
   const tmp = join(root, 'tmp');
-  for (const d of [root, join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')]) await fsp.mkdir(d, { recursive: true });
+  // At once (each creates root as needed): every command opens the store, most find it there.
+  await Promise.all([join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')].map((d) => fsp.mkdir(d, { recursive: true })));
   const lockPath = join(root, 'store.lock');
   const withLock = <T>(fn: () => Promise<T>) => withFileLock(lockPath, fn);
   await cleanTmp(tmp);

@@ -7,7 +7,8 @@
 //                                    CommonJS, so a module reached only through import() — the
 //                                    registry client — and the Node built-ins it requires are loaded
 //                                    when first used, not at start.
-//   dist/cli/tsbuild-<hash>.v8cache  V8's compiled code for it, made by running `tsbuild --help` once.
+//   dist/cli/tsbuild-<hash>.v8cache  V8's compiled code for it, made by running `tsbuild --help` once,
+//   dist/cli/tsbuild-<hash>.build.v8cache, .push.v8cache: the same, made by running those commands.
 //                                    Node 20 has no compile cache of its own (22 has).
 //   dist/cli/main.js                 replacing tsc's: a few lines that run the bundle with that cache.
 //
@@ -19,7 +20,8 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,18 +73,12 @@ const result = await build({
   sourcemap: 'external',
   legalComments: 'none',
   logLevel: 'warning',
-  metafile: true,
+  // Code V8 restores from a cache made in another process has lost Node's hook for import() (Node 20:
+  // "A dynamic import callback was not specified"). import() of the CLI's own modules is resolved
+  // inside the bundle anyway; any other (a Node built-in, a computed path) becomes require().
+  supported: { 'dynamic-import': false },
   plugins: [ownModuleUrl],
 });
-// Code V8 restores from a cache made in another process has lost Node's hook for import() (Node 20:
-// "A dynamic import callback was not specified"). import() of the CLI's own modules is resolved
-// inside the bundle; one left to Node at run time (a Node built-in, a computed path) must go.
-const runtimeImports = Object.values(result.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.kind === 'dynamic-import' && i.external);
-if (runtimeImports.length > 0) {
-  console.error(`the CLI bundle would import() at run time: ${runtimeImports.map((i) => i.path).join(', ')}`);
-  console.error('use a static import for Node built-ins, and a literal relative path for tsbuild modules');
-  process.exit(1);
-}
 const code = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
 const map = result.outputFiles.find((f) => f.path.endsWith('.cjs.map'));
 const hash = createHash('sha256').update(code.contents).digest('hex').slice(0, 16);
@@ -90,15 +86,15 @@ const name = `tsbuild-${hash}`;
 const bundle = join(cliDir, `${name}.cjs`);
 
 // Earlier bundles go first (a tsc run left main.js unbundled, so none is in use).
-for (const f of await readdir(cliDir)) if (/^tsbuild-[0-9a-f]{16}\.(cjs|cjs\.map|v8cache)$/.test(f)) await rm(join(cliDir, f), { force: true });
+for (const f of await readdir(cliDir)) if (/^tsbuild-[0-9a-f]{16}\.(cjs|cjs\.map|([a-z-]+\.)?v8cache)$/.test(f)) await rm(join(cliDir, f), { force: true });
 // The bundle is run inside a function wrapper (below), where a #! line would be a syntax error.
 await writeFile(bundle, code.text.replace(/^#!.*\n/, '').trimEnd() + `\n//# sourceMappingURL=${name}.cjs.map\n`);
 await writeFile(bundle + '.map', map.text);
 
 const loader = `#!/usr/bin/env node
 ${MARK}
-// Runs ./${name}.cjs, the whole CLI in one file, with V8's compiled code from ./${name}.v8cache
-// when there is one (both named by the bundle's hash, so they always belong together). The bundle
+// Runs ./${name}.cjs, the whole CLI in one file, with V8's compiled code from a ./${name}.*v8cache
+// when there is one (all named by the bundle's hash, so they always belong together). The bundle
 // has no import() of anything outside itself: restored code could not run one.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -106,26 +102,35 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
-const bundle = fileURLToPath(new URL('./${name}.cjs', import.meta.url));
-const cacheFile = fileURLToPath(new URL('./${name}.v8cache', import.meta.url));
+const file = (suffix) => fileURLToPath(new URL('./${name}' + suffix, import.meta.url));
+const cacheFile = (use) => file(use === 'default' ? '.v8cache' : '.' + use + '.v8cache');
+const bundle = file('.cjs');
 const require = createRequire(bundle);
-// Made once at build time (scripts/bundle-cli.mjs); never written by a user's command.
-const makeCache = process.env.TSBUILD_MAKE_V8CACHE === '1';
+// TSBUILD_MAKE_V8CACHE=USE: this run writes the cache for USE. Only scripts/bundle-cli.mjs sets it,
+// at build time; a user's command never writes one.
+const make = process.env.TSBUILD_MAKE_V8CACHE;
 let cachedData;
-try {
-  if (!makeCache) cachedData = readFileSync(cacheFile);
-} catch {}
-if (cachedData || makeCache) {
+if (!make) {
+  // The cache made by running this very command, if there is one (build, push), else the general one.
+  const command = process.argv[2];
+  for (const use of [...(/^[a-z][a-z0-9-]*$/.test(command ?? '') ? [command] : []), 'default']) {
+    try {
+      cachedData = readFileSync(cacheFile(use));
+      break;
+    } catch {}
+  }
+}
+if (cachedData || make) {
   // As Node's CommonJS loader would run it, but with the cached code. (Read whole, then decoded:
   // readFileSync(file, 'utf8') reads in 8 KiB pieces.)
   const wrapped = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle).toString('utf8') + '\\n})';
   const script = new vm.Script(wrapped, { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, bundle, dirname(bundle));
-  if (makeCache) {
+  if (make) {
     process.on('exit', () => {
-      writeFileSync(cacheFile + '.tmp', script.createCachedData());
-      renameSync(cacheFile + '.tmp', cacheFile);
+      writeFileSync(cacheFile(make) + '.tmp', script.createCachedData());
+      renameSync(cacheFile(make) + '.tmp', cacheFile(make));
     });
   }
 } else {
@@ -138,8 +143,29 @@ await chmod(tmp, 0o755);
 await rename(tmp, entry);
 await rm(entry + '.map', { force: true }); // tsc's map of the file replaced
 
-// The cache: V8's code for everything `tsbuild --help` runs (the start of every command).
-const r = spawnSync(process.execPath, [entry, '--help'], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
-if (r.status !== 0) {
-  console.error(`making the V8 code cache failed (tsbuild --help exited ${r.status ?? r.signal}); the CLI works without it, only slower to start`);
+// The caches. V8 keeps the code of every function a run has compiled, so each is made by a run
+// doing what the command usually does: the general one by `tsbuild --help` (the start of every
+// command), `build`'s by a fully cached rebuild (the rest of a build runs long enough not to
+// notice), `push`'s by a push to an OCI layout. A failed run only leaves a command without its own.
+function makeCache(use, args) {
+  const r = spawnSync(process.execPath, [entry, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}); the CLI works without it, only slower to start`);
+  return r.status === 0;
+}
+makeCache('default', ['--help']);
+const work = await mkdtemp(join(tmpdir(), 'tsbuild-v8cache-'));
+try {
+  const ctx = join(work, 'context');
+  await mkdir(ctx);
+  await writeFile(join(ctx, 'Containerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\nENV GREETING=hello\nLABEL purpose=code-cache\n');
+  await writeFile(join(ctx, 'hello.txt'), 'hello\n');
+  const root = ['--root', join(work, 'store')];
+  const image = 'localhost/tsbuild-code-cache:latest';
+  const build = ['build', '-q', ...root, '-t', image, ctx];
+  // First the build that fills the build cache, then the cached rebuild the cache is made from.
+  const first = spawnSync(process.execPath, [entry, ...build], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (first.status !== 0) console.error(`note: no V8 code cache for build or push (a warm-up build failed: ${first.stderr.trim().split('\n').pop()})`);
+  else if (makeCache('build', build)) makeCache('push', ['push', '-q', ...root, image, `oci:${join(work, 'layout')}:warm`]);
+} finally {
+  await rm(work, { recursive: true, force: true });
 }

@@ -55,6 +55,9 @@ export class RegistryClient {
   readonly auth: AuthSession;
   private origin: string | undefined;
   private pinging: Promise<void> | undefined;
+  /** A ping begun by startPing(), handed to the first request (so it sees that ping's failure). */
+  private early: Promise<void> | undefined;
+  private closed = false;
 
   private constructor(readonly config: ClientConfig, agent: HttpAgent) {
     this.agent = agent;
@@ -90,6 +93,16 @@ export class RegistryClient {
       throw e;
     });
     return this.pinging;
+  }
+
+  /**
+   * Begin the ping now, while the caller prepares its first request (a push reads the image from
+   * the store meanwhile): the first connection to a registry is the slowest step of a warm push.
+   */
+  startPing(): void {
+    const p = this.ping();
+    p.catch(() => undefined);
+    this.early = p;
   }
 
   private async doPing(): Promise<void> {
@@ -139,7 +152,9 @@ export class RegistryClient {
 
   /** Send a request with auth, redirects and retries; returns only statuses listed in `ok`. */
   async send(req: RegistryRequest): Promise<HttpResponse> {
-    await this.ping();
+    const early = this.early;
+    this.early = undefined;
+    await (early ?? this.ping());
     return this.withRetries(req.what, async () => {
       const res = await this.once(req);
       if (req.ok.includes(res.statusCode)) return res;
@@ -204,7 +219,7 @@ export class RegistryClient {
       } catch (e) {
         if (e instanceof UserError) throw e;
         const retryable = e instanceof RetryableStatus || isRetryableNetworkError(e);
-        if (retryable && attempt < policy.retries) {
+        if (retryable && attempt < policy.retries && !this.closed) {
           const delay = backoffDelay(policy, attempt, e instanceof RetryableStatus ? e.retryAfter : undefined);
           this.config.onProgress?.({ type: 'retry', reference: this.reference, what, attempt: attempt + 1, delayMs: Math.round(delay), reason: e instanceof RetryableStatus ? statusText(e.status) : describeNetworkError(e) });
           await sleep(delay);
@@ -225,6 +240,8 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
+    // A ping started early and never awaited must not go on retrying after the caller is done.
+    this.closed = true;
     await this.agent.close();
   }
 }

@@ -25,6 +25,7 @@ export async function openRegistryDestination(ref: TransportReference, opts: Reg
   const conf = await loadRegistriesConf(opts.registriesConf);
   const ep = pushEndpoint(conf, r, text);
   const client = await clientFor(ep, text, opts, true);
+  client.startPing();
   return new RegistryDestination(text, client, r.digest ? undefined : r.tag, r.digest, opts.chunkSize, opts.concurrency);
 }
 

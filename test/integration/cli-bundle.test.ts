@@ -27,14 +27,16 @@ test('dist/cli/main.js runs the bundle, which loads only Node built-ins, with it
   // text in a string, the bootstrap of a worker run from TypeScript sources: cache/pgzip.ts.)
   const imported = [...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!).filter((s) => s !== 'tsx/esm/api');
   assert.deepEqual(imported, [], 'import() at run time');
-  // The V8 code cache made at build time for this very bundle (a missing or refused one only costs
+  // The V8 code caches made at build time for this very bundle (a missing or refused one only costs
   // start-up time, which is why it is checked here), compiled the way the loader does.
-  const cacheFile = join(dirname(CLI), `${name}.v8cache`);
-  assert.ok(existsSync(cacheFile), 'no code cache next to the bundle');
   const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle\)\.toString\('utf8'\) \+ '([^']*)'/.exec(loader);
   assert.ok(wrapped, 'the loader wraps the bundle as a function');
-  const script = new vm.Script(wrapped[1] + text + wrapped[2]!.replace('\\n', '\n'), { cachedData: readFileSync(cacheFile) });
-  assert.equal(script.cachedDataRejected, false, 'V8 refused the code cache');
+  for (const use of ['', '.build', '.push']) {
+    const cacheFile = join(dirname(CLI), `${name}${use}.v8cache`);
+    assert.ok(existsSync(cacheFile), `no code cache ${cacheFile}`);
+    const script: vm.Script = new vm.Script(wrapped[1] + text + wrapped[2]!.replace('\\n', '\n'), { cachedData: readFileSync(cacheFile) });
+    assert.equal(script.cachedDataRejected, false, `V8 refused ${cacheFile}`);
+  }
 });
 
 test('the bundle finds the native addon next to its source module', () => {
