@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { deflateChunk, WINDOW, type ChunkResult } from './pgzip-chunk.js';
 import { crc32Combine } from './pgzip-crc32.js';
+import { chunkKey, type ChunkMemo } from './pgzip-reuse.js';
 
 /** Chunk size: big enough that messaging costs nothing, small enough that 2 cores share a 3 MiB layer. */
 export const CHUNK = 1 << 20;
@@ -176,6 +177,8 @@ export interface PgzipOptions {
   level?: number;
   /** Force inline compression (no worker threads). */
   inline?: boolean;
+  /** Chunks deflated before are taken from it, and every chunk's place is noted in it (pgzip-reuse.ts). */
+  memo?: ChunkMemo;
 }
 
 /** A chunk being compressed; `done` once its result can be taken without waiting. */
@@ -183,6 +186,8 @@ interface Slot {
   job: Promise<ChunkResult>;
   len: number;
   done: boolean;
+  /** Its memo key, when a memo is kept. */
+  key?: string;
 }
 
 /**
@@ -194,17 +199,23 @@ interface Slot {
 export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOptions = {}): AsyncGenerator<Uint8Array> {
   const level = opts.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be 0–9, got ${level}`);
-  yield header(level);
+  const head = header(level);
+  yield head;
   let crc = 0;
   let total = 0;
+  /** Bytes of output so far: where the next chunk's bytes start. */
+  let written = head.length;
   let prevTail: Uint8Array = new Uint8Array(0);
   const inFlight: Slot[] = [];
+  const memo = opts.memo;
   // CRCs combine in stream order, which is the order results are taken, not the order workers finish.
   const take = async (): Promise<Uint8Array> => {
-    const { job, len } = inFlight.shift()!;
+    const { job, len, key } = inFlight.shift()!;
     const r = await job;
     crc = crc32Combine(crc, r.crc, len);
     total += len;
+    if (key !== undefined) memo!.note(key, written, r.out, r.crc);
+    written += r.out.length;
     return r.out;
   };
   const p = opts.inline ? undefined : sharedPool();
@@ -227,12 +238,17 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
       // A layer of one chunk is compressed right here: starting workers would cost more than it saves.
       const single = first && lookahead.done;
       first = false;
-      if (!p || single || atWorkers >= workerDepth) {
-        inFlight.push({ job: Promise.resolve(deflateChunk({ data, dict, level })), len, done: true });
+      const key = memo ? chunkKey(level, dict, data) : undefined;
+      const known = key !== undefined ? memo!.find(key) : undefined;
+      if (known) {
+        inFlight.push({ job: Promise.resolve({ ...known, stored: false }), len, done: true, key });
+        if (pooled.has(data)) recycle(data);
+      } else if (!p || single || atWorkers >= workerDepth) {
+        inFlight.push({ job: Promise.resolve(deflateChunk({ data, dict, level })), len, done: true, key });
         if (pooled.has(data)) recycle(data);
       } else {
         atWorkers++;
-        const slot: Slot = { job: p.run(data, dict, level), len, done: false };
+        const slot: Slot = { job: p.run(data, dict, level), len, done: false, key };
         const settle = () => {
           slot.done = true;
           atWorkers--;
