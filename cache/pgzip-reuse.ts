@@ -9,20 +9,17 @@
 // chunk's key and where its bytes lie in that layer's blob. It is only a cache: blobs are
 // content-addressed and immutable, so an entry is either still right or its blob is gone (then the
 // chunk is simply compressed again); the file is replaced atomically and a lost update only costs time.
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { versions } from 'node:process';
 import type { BlobStore } from './blobs.js';
 import { writeFileAtomic } from './fsutil.js';
 import { nativeCrc32 as crc32 } from './pgzip-chunk.js';
 
+export { chunkKey } from './pgzip-chunk.js';
+
 const VERSION = 2;
 /** Layers whose chunks are remembered: the last few written (an edit-rebuild loop needs one). */
 const KEEP = 8;
-/** What else decides a chunk's bytes: this writer's format and the zlib that deflates. */
-const SALT = `pgzip-chunk 1\nzlib ${versions.zlib}\n`;
-
 /** [key, offset in the blob, length, CRC-32 of the chunk's input, CRC-32 of its deflated bytes] */
 type ChunkRow = [string, number, number, number, number];
 
@@ -31,17 +28,14 @@ interface IndexFile {
   layers: { digest: string; chunks: ChunkRow[] }[];
 }
 
-/** The identity of a chunk's deflated bytes. */
-export function chunkKey(level: number, dict: Uint8Array, data: Uint8Array): string {
-  return createHash('sha256').update(`${SALT}level ${level}\n${dict.length}\n`).update(dict).update(data).digest('hex');
-}
-
 /** What pgzip() asks of a memo of chunks. */
 export interface ChunkMemo {
-  /** The deflated bytes and input CRC of a chunk seen before, or undefined. */
-  find(key: string): { out: Uint8Array; crc: number } | undefined;
-  /** Where a chunk's bytes landed in the stream being written. */
-  note(key: string, offset: number, out: Uint8Array, crc: number): void;
+  /** The deflated bytes, input CRC and bytes' CRC of a chunk seen before, or undefined. */
+  find(key: string): { out: Uint8Array; crc: number; outCrc: number } | undefined;
+  /** Where a chunk's bytes landed in the stream being written (`outCrc`: CRC-32 of `length` bytes there). */
+  note(key: string, offset: number, length: number, crc: number, outCrc: number): void;
+  /** Every key find() may answer (handed to the workers, which key chunks themselves). */
+  keys(): string[];
 }
 
 export class ChunkReuse implements ChunkMemo {
@@ -75,7 +69,7 @@ export class ChunkReuse implements ChunkMemo {
     return new ChunkReuse(file, blobs.tmpDir, blobs, layers);
   }
 
-  find(key: string): { out: Uint8Array; crc: number } | undefined {
+  find(key: string): { out: Uint8Array; crc: number; outCrc: number } | undefined {
     const r = this.known.get(key);
     if (!r) return undefined;
     try {
@@ -89,14 +83,18 @@ export class ChunkReuse implements ChunkMemo {
       // The bytes must be the ones noted: a damaged blob or index costs a compression, never a layer.
       if (crc32(out) !== r.outCrc) return undefined;
       this.hits++;
-      return { out, crc: r.crc };
+      return { out, crc: r.crc, outCrc: r.outCrc };
     } catch {
       return undefined; // the blob was pruned since: compress the chunk again
     }
   }
 
-  note(key: string, offset: number, out: Uint8Array, crc: number): void {
-    this.noted.push([key, offset, out.length, crc, crc32(out)]);
+  keys(): string[] {
+    return [...this.known.keys()];
+  }
+
+  note(key: string, offset: number, length: number, crc: number, outCrc: number): void {
+    this.noted.push([key, offset, length, crc, outCrc]);
   }
 
   /** Close the blobs read from; nothing is recorded (the write failed or is not kept). */
