@@ -104,6 +104,8 @@ export function nativeCrc32(data: Uint8Array): number {
 
 const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
+/** What a chunk becomes. Its bytes are remembered across layers by chunkKey(): a change to what this
+ * writes for a given input must change KEY_SALT below. */
 export function deflateChunk(job: ChunkJob): ChunkResult {
   const { data, level } = job;
   const crc = nativeCrc32(data);

@@ -30,9 +30,11 @@ parentPort!.on('message', (msg: Message) => {
     const data = msg.data;
     const key = msg.stream !== undefined ? chunkKey(msg.level, msg.dict, data) : undefined;
     if (key !== undefined && known.get(msg.stream!)?.has(key)) {
-      // The input goes back: should the memo fail to produce the bytes, the sender deflates it.
+      // The input goes back: should the memo fail to produce the bytes, the sender deflates it. Its
+      // CRC goes too, to be checked against the memo's (the gzip trailer is built from them).
+      const crc = nativeCrc32(data);
       const back = own(data) ? data : Uint8Array.prototype.slice.call(data);
-      parentPort!.postMessage({ id: msg.id, hit: true, key, data: back }, [back.buffer as ArrayBuffer]);
+      parentPort!.postMessage({ id: msg.id, hit: true, key, crc, data: back }, [back.buffer as ArrayBuffer]);
       return;
     }
     const r = deflateChunk(msg);

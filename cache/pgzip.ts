@@ -34,7 +34,7 @@ function newWorker(): Worker {
 type KeyedResult = ChunkResult & { key?: string; outCrc?: number };
 
 /** What a worker answers: the deflated chunk, or (`hit`) the key of a chunk its memo has, with the input back. */
-type PoolResult = KeyedResult | { hit: true; key: string; data: Uint8Array; lent: boolean };
+type PoolResult = KeyedResult | { hit: true; key: string; crc: number; data: Uint8Array; lent: boolean };
 
 interface WorkerReply {
   id: number;
@@ -73,7 +73,7 @@ class Pool {
         const lent = this.lent.delete(m.id);
         if (--this.busy === 0) for (const x of this.workers) x.unref();
         if (m.error !== undefined) p.reject(new Error(`gzip worker: ${m.error}`));
-        else if (m.hit) p.resolve({ hit: true, key: m.key!, data: m.data!, lent });
+        else if (m.hit) p.resolve({ hit: true, key: m.key!, crc: m.crc!, data: m.data!, lent });
         else {
           if (lent && m.data) recycle(m.data);
           p.resolve({ out: m.out!, crc: m.crc!, stored: m.stored!, key: m.key, outCrc: m.outCrc });
@@ -266,7 +266,7 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
   const compressHere = (data: Uint8Array, dict: Uint8Array): KeyedResult => {
     const key = memo ? chunkKey(level, dict, data) : undefined;
     const known = key !== undefined ? memo!.find(key) : undefined;
-    if (known) return { ...known, stored: false, key };
+    if (known && known.crc === nativeCrc32(data)) return { ...known, stored: false, key };
     const r = deflateChunk({ data, dict, level });
     return key !== undefined ? { ...r, key, outCrc: nativeCrc32(r.out) } : r;
   };
@@ -275,7 +275,7 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
     if (!('hit' in r)) return r;
     const known = memo!.find(r.key);
     let out: KeyedResult;
-    if (known) out = { ...known, stored: false, key: r.key };
+    if (known && known.crc === r.crc) out = { ...known, stored: false, key: r.key };
     else {
       const d = deflateChunk({ data: r.data, dict, level });
       out = { ...d, key: r.key, outCrc: nativeCrc32(d.out) };
