@@ -10,6 +10,7 @@ import {
 } from '../oci/mediatypes.js';
 import { UserError } from '../oci/errors.js';
 import { pgzip } from './pgzip.js';
+import type { ChunkMemo } from './pgzip-reuse.js';
 import { writeChunk } from './streams.js';
 
 /**
@@ -93,15 +94,16 @@ async function* through(input: AsyncIterable<Uint8Array>, z: Duplex): AsyncGener
   }
 }
 
-/** The compressed form of `input` (a tar stream), or undefined for 'none'. */
-export function compress(input: AsyncIterable<Uint8Array>, compression: Compression, level?: number): AsyncIterable<Uint8Array> | undefined {
+/** The compressed form of `input` (a tar stream), or undefined for 'none'. `memo`: gzip chunks
+ * compressed before are reused from it (see pgzip-reuse.ts). */
+export function compress(input: AsyncIterable<Uint8Array>, compression: Compression, level?: number, memo?: ChunkMemo): AsyncIterable<Uint8Array> | undefined {
   checkLevel(compression, level);
   switch (compression) {
     case 'none':
       return undefined;
     case 'gzip':
       // One gzip member whatever the core count (see pgzip.ts); zlib-compatible bytes, fixed header.
-      return pgzip(input, { level: level ?? DEFAULT_GZIP_LEVEL });
+      return pgzip(input, { level: level ?? DEFAULT_GZIP_LEVEL, memo });
     case 'zstd':
       return through(input, zstdCompressor(level ?? DEFAULT_ZSTD_LEVEL));
   }

@@ -8,6 +8,7 @@ import type { BlobStore } from './blobs.js';
 import { compress, checkLevel, layerMediaType } from './compression.js';
 import { compareEntryPaths, normalizeEntryPath, type LayerEntry } from './layer-entry.js';
 import { CHUNK, chunkBuffer, warmGzip } from './pgzip.js';
+import { ChunkReuse } from './pgzip-reuse.js';
 import { BLOCK, END_OF_ARCHIVE, encodeHeader, writePlainHeader } from './tar-format.js';
 
 export interface LayerWriteOptions {
@@ -35,7 +36,11 @@ export async function writeLayer(
   const mediaType = layerMediaType(opts.format ?? 'oci', compression);
   checkLevel(compression, opts.level);
   const sorted = await sortEntries(entries);
-  if (compression === 'gzip' && contentSize(sorted) > CHUNK) warmGzip();
+  const multiChunk = compression === 'gzip' && contentSize(sorted) > CHUNK;
+  if (multiChunk) warmGzip();
+  // Chunks compressed for an earlier layer are taken from its blob (an edit-rebuild recompresses
+  // one chunk, not the whole layer). TSBUILD_GZIP_REUSE=0 turns it off.
+  const memo = multiChunk && process.env['TSBUILD_GZIP_REUSE'] !== '0' ? await ChunkReuse.open(blobs) : undefined;
   const diffHash = createHash('sha256');
   const tar = (async function* () {
     for (const block of tarBlocks(sorted, opts.clampMtime)) {
@@ -45,8 +50,16 @@ export async function writeLayer(
       await new Promise<void>((r) => setImmediate(r));
     }
   })();
-  const blobSource = compress(tar, compression, opts.level) ?? tar;
-  const { digest, size } = await blobs.ingest(blobSource);
+  const blobSource = compress(tar, compression, opts.level, memo) ?? tar;
+  let stored: { digest: string; size: number };
+  try {
+    stored = await blobs.ingest(blobSource);
+  } catch (e) {
+    memo?.close();
+    throw e;
+  }
+  const { digest, size } = stored;
+  await memo?.save(digest);
   return { diffID: 'sha256:' + diffHash.digest('hex'), digest, size, mediaType };
 }
 

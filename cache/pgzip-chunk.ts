@@ -2,6 +2,8 @@
 // the dictionary (so matches across the boundary are not lost), ended with a sync flush so the
 // outputs of all chunks concatenate into one valid deflate stream. Pure and synchronous: it runs in
 // worker threads, and inline for small layers.
+import { createHash } from 'node:crypto';
+import { versions } from 'node:process';
 import * as zlib from 'node:zlib';
 import { constants, deflateRawSync, gzipSync } from 'node:zlib';
 
@@ -102,6 +104,8 @@ export function nativeCrc32(data: Uint8Array): number {
 
 const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
+/** What a chunk becomes. Its bytes are remembered across layers by chunkKey(): a change to what this
+ * writes for a given input must change KEY_SALT below. */
 export function deflateChunk(job: ChunkJob): ChunkResult {
   const { data, level } = job;
   const crc = nativeCrc32(data);
@@ -128,4 +132,12 @@ export function deflateChunk(job: ChunkJob): ChunkResult {
 function tailDict(before: Uint8Array, head: Uint8Array): Uint8Array {
   const joined = Buffer.concat([before, head]);
   return joined.subarray(Math.max(0, joined.length - WINDOW));
+}
+
+/** What else decides a chunk's bytes: this writer's format and the zlib that deflates. */
+const KEY_SALT = `pgzip-chunk 1\nzlib ${versions.zlib}\n`;
+
+/** The identity of a chunk's deflated bytes (what pgzip-reuse.ts remembers them by). */
+export function chunkKey(level: number, dict: Uint8Array, data: Uint8Array): string {
+  return createHash('sha256').update(`${KEY_SALT}level ${level}\n${dict.length}\n`).update(dict).update(data).digest('hex');
 }

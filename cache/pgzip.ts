@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { extname, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { deflateChunk, WINDOW, type ChunkResult } from './pgzip-chunk.js';
+import { chunkKey, deflateChunk, nativeCrc32, WINDOW, type ChunkResult } from './pgzip-chunk.js';
 import { crc32Combine } from './pgzip-crc32.js';
+import type { ChunkMemo } from './pgzip-reuse.js';
 
 /** Chunk size: big enough that messaging costs nothing, small enough that 2 cores share a 3 MiB layer. */
 export const CHUNK = 1 << 20;
@@ -29,8 +30,26 @@ function newWorker(): Worker {
   return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${url}); })`, { eval: true });
 }
 
+/** A chunk's result, with its memo key and the CRC of its bytes when the chunk was keyed. */
+type KeyedResult = ChunkResult & { key?: string; outCrc?: number };
+
+/** What a worker answers: the deflated chunk, or (`hit`) the key of a chunk its memo has, with the input back. */
+type PoolResult = KeyedResult | { hit: true; key: string; crc: number; data: Uint8Array; lent: boolean };
+
+interface WorkerReply {
+  id: number;
+  out?: Uint8Array;
+  crc?: number;
+  stored?: boolean;
+  key?: string;
+  outCrc?: number;
+  hit?: boolean;
+  data?: Uint8Array;
+  error?: string;
+}
+
 interface Pending {
-  resolve(r: ChunkResult): void;
+  resolve(r: PoolResult): void;
   reject(e: Error): void;
 }
 
@@ -47,14 +66,18 @@ class Pool {
   private start(): void {
     for (let i = 0; i < this.size; i++) {
       const w = newWorker();
-      w.on('message', (m: { id: number; out?: Uint8Array; crc?: number; stored?: boolean; error?: string; data?: Uint8Array }) => {
+      w.on('message', (m: WorkerReply) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (this.lent.delete(m.id) && m.data) recycle(m.data);
+        const lent = this.lent.delete(m.id);
         if (--this.busy === 0) for (const x of this.workers) x.unref();
         if (m.error !== undefined) p.reject(new Error(`gzip worker: ${m.error}`));
-        else p.resolve({ out: m.out!, crc: m.crc!, stored: m.stored! });
+        else if (m.hit) p.resolve({ hit: true, key: m.key!, crc: m.crc!, data: m.data!, lent });
+        else {
+          if (lent && m.data) recycle(m.data);
+          p.resolve({ out: m.out!, crc: m.crc!, stored: m.stored!, key: m.key, outCrc: m.outCrc });
+        }
       });
       w.on('error', (e) => this.failAll(e));
       w.on('exit', () => {
@@ -80,7 +103,22 @@ class Pool {
     if (this.workers.length === 0) this.start();
   }
 
-  run(data: Uint8Array, dict: Uint8Array, level: number): Promise<ChunkResult> {
+  private nextStream = 0;
+
+  /** Tell every worker the keys a memo knows: their chunks are answered by key, not deflated. */
+  openStream(keys: string[]): number {
+    this.warm();
+    const stream = this.nextStream++;
+    for (const w of this.workers) w.postMessage({ kind: 'known', stream, keys });
+    return stream;
+  }
+
+  closeStream(stream: number): void {
+    for (const w of this.workers) w.postMessage({ kind: 'forget', stream });
+  }
+
+  /** Deflate a chunk on a worker; with `stream`, the worker first keys it and answers a known key instead. */
+  run(data: Uint8Array, dict: Uint8Array, level: number, stream?: number): Promise<PoolResult> {
     if (this.workers.length === 0) this.start();
     const id = this.nextId++;
     if (pooled.has(data)) this.lent.add(id);
@@ -91,7 +129,7 @@ class Pool {
       // The chunk's memory moves to the worker; `dict` was copied out of it by the caller. A view
       // into a bigger buffer is copied first: posting it would clone the whole buffer behind it.
       const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : Uint8Array.prototype.slice.call(data);
-      w.postMessage({ id, data: own, dict, level }, [own.buffer as ArrayBuffer]);
+      w.postMessage({ id, data: own, dict, level, stream }, [own.buffer as ArrayBuffer]);
     });
   }
 }
@@ -176,11 +214,13 @@ export interface PgzipOptions {
   level?: number;
   /** Force inline compression (no worker threads). */
   inline?: boolean;
+  /** Chunks deflated before are taken from it, and every chunk's place is noted in it (pgzip-reuse.ts). */
+  memo?: ChunkMemo;
 }
 
 /** A chunk being compressed; `done` once its result can be taken without waiting. */
 interface Slot {
-  job: Promise<ChunkResult>;
+  job: Promise<KeyedResult>;
   len: number;
   done: boolean;
 }
@@ -194,17 +234,23 @@ interface Slot {
 export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOptions = {}): AsyncGenerator<Uint8Array> {
   const level = opts.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new RangeError(`gzip level must be 0–9, got ${level}`);
-  yield header(level);
+  const head = header(level);
+  yield head;
   let crc = 0;
   let total = 0;
+  /** Bytes of output so far: where the next chunk's bytes start. */
+  let written = head.length;
   let prevTail: Uint8Array = new Uint8Array(0);
   const inFlight: Slot[] = [];
+  const memo = opts.memo;
   // CRCs combine in stream order, which is the order results are taken, not the order workers finish.
   const take = async (): Promise<Uint8Array> => {
     const { job, len } = inFlight.shift()!;
     const r = await job;
     crc = crc32Combine(crc, r.crc, len);
     total += len;
+    if (r.key !== undefined) memo!.note(r.key, written, r.out.length, r.crc, r.outCrc ?? nativeCrc32(r.out));
+    written += r.out.length;
     return r.out;
   };
   const p = opts.inline ? undefined : sharedPool();
@@ -213,6 +259,30 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
   // Plus results this thread made that wait behind a worker's: bounds the memory held.
   const maxInFlight = workerDepth + 2;
   let atWorkers = 0;
+  // With a memo, chunks are keyed where they are compressed (a SHA-256 pass over the input: on the
+  // workers, not all on this thread), and known keys are answered from the memo.
+  const stream = memo && p ? p.openStream(memo.keys()) : undefined;
+  /** This thread's own chunks: keyed and looked up here, else deflated. */
+  const compressHere = (data: Uint8Array, dict: Uint8Array): KeyedResult => {
+    const key = memo ? chunkKey(level, dict, data) : undefined;
+    const known = key !== undefined ? memo!.find(key) : undefined;
+    if (known && known.crc === nativeCrc32(data)) return { ...known, stored: false, key };
+    const r = deflateChunk({ data, dict, level });
+    return key !== undefined ? { ...r, key, outCrc: nativeCrc32(r.out) } : r;
+  };
+  /** A worker's answer: a known key becomes the memo's bytes (or, should they be unreadable, a deflate here). */
+  const fromWorker = (r: PoolResult, dict: Uint8Array): KeyedResult => {
+    if (!('hit' in r)) return r;
+    const known = memo!.find(r.key);
+    let out: KeyedResult;
+    if (known && known.crc === r.crc) out = { ...known, stored: false, key: r.key };
+    else {
+      const d = deflateChunk({ data: r.data, dict, level });
+      out = { ...d, key: r.key, outCrc: nativeCrc32(d.out) };
+    }
+    if (r.lent) recycle(r.data);
+    return out;
+  };
   const chunks = rechunk(input);
   let first = true;
   let lookahead = await chunks.next();
@@ -228,11 +298,12 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
       const single = first && lookahead.done;
       first = false;
       if (!p || single || atWorkers >= workerDepth) {
-        inFlight.push({ job: Promise.resolve(deflateChunk({ data, dict, level })), len, done: true });
+        inFlight.push({ job: Promise.resolve(compressHere(data, dict)), len, done: true });
         if (pooled.has(data)) recycle(data);
       } else {
         atWorkers++;
-        const slot: Slot = { job: p.run(data, dict, level), len, done: false };
+        const sent = p.run(data, dict, level, stream);
+        const slot: Slot = { job: sent.then((r) => fromWorker(r, dict)), len, done: false };
         const settle = () => {
           slot.done = true;
           atWorkers--;
@@ -246,6 +317,7 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
   } finally {
     // On an error downstream, let the outstanding jobs settle so no rejection goes unhandled.
     await Promise.allSettled(inFlight.map((f) => f.job));
+    if (stream !== undefined) p!.closeStream(stream);
   }
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc >>> 0, 0);
