@@ -18,6 +18,11 @@ export interface LayerWriteOptions {
   level?: number;
   /** SOURCE_DATE_EPOCH / --timestamp: every mtime later than this becomes this. */
   clampMtime?: number;
+  /**
+   * Take gzip chunks compressed for earlier layers from their blobs (default true). A build with
+   * --no-cache passes false: the user asked for no cache, and a compression memo is one.
+   */
+  reuseChunks?: boolean;
 }
 
 export interface LayerBlob {
@@ -39,8 +44,9 @@ export async function writeLayer(
   const multiChunk = compression === 'gzip' && contentSize(sorted) > CHUNK;
   if (multiChunk) warmGzip();
   // Chunks compressed for an earlier layer are taken from its blob (an edit-rebuild recompresses
-  // one chunk, not the whole layer). TSBUILD_GZIP_REUSE=0 turns it off.
-  const memo = multiChunk && process.env['TSBUILD_GZIP_REUSE'] !== '0' ? await ChunkReuse.open(blobs) : undefined;
+  // one chunk, not the whole layer). --no-cache (reuseChunks false) or TSBUILD_GZIP_REUSE=0 turns it off.
+  const reuse = opts.reuseChunks !== false && process.env['TSBUILD_GZIP_REUSE'] !== '0';
+  const memo = multiChunk && reuse ? await ChunkReuse.open(blobs) : undefined;
   const diffHash = createHash('sha256');
   const tar = (async function* () {
     for (const block of tarBlocks(sorted, opts.clampMtime)) {

@@ -22,7 +22,7 @@ async function main(op: UsernsOp): Promise<unknown> {
       const scanned = await scanDir(op.upper, { overlay: true, ...(op.opaqueXattr !== undefined ? { opaqueXattr: op.opaqueXattr } : {}), leftOut });
       if (scanned.length === 0) return null;
       const entries = op.timestamp !== undefined ? scanned.map((e) => ({ ...e, mtime: op.timestamp! })) : scanned;
-      const blob = await writeLayer(entries, new BlobStore(op.blobsDir, op.tmpDir), { format: op.format, clampMtime: op.clampMtime, compression: op.compression, level: op.level });
+      const blob = await writeLayer(entries, new BlobStore(op.blobsDir, op.tmpDir), { format: op.format, clampMtime: op.clampMtime, compression: op.compression, level: op.level, reuseChunks: op.reuseChunks });
       // Files of other ids are only changeable in here. A failure only costs the speed-up: the
       // caller then leaves the upper alone and the snapshot is unpacked from the blob when needed.
       const policy = { timestamp: op.timestamp, clampMtime: op.clampMtime };

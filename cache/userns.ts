@@ -56,6 +56,8 @@ export type UsernsOp =
       level?: number;
       timestamp?: number;
       clampMtime?: number;
+      /** See LayerWriteOptions.reuseChunks. */
+      reuseChunks?: boolean;
       /** The opaque xattr the overlay mount honoured. */
       opaqueXattr?: string;
       /** After writing the layer, make the upper dir fit to become its snapshot (cache/upper-snapshot.ts). */

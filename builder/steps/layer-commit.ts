@@ -7,8 +7,13 @@ import type { StepContext } from '../solve/solver.js';
 export async function commitEntries(entries: LayerEntry[], ctx: StepContext): Promise<LayerRef> {
   const o = ctx.solve;
   const fixed = o.timestamp !== undefined ? entries.map((e) => ({ ...e, mtime: o.timestamp! })) : entries;
-  const blob = await writeLayer(fixed, o.store.blobs, { format: o.format, clampMtime: o.sourceDateEpoch, compression: o.compression, level: o.compressionLevel });
+  const blob = await writeLayer(fixed, o.store.blobs, { format: o.format, clampMtime: o.sourceDateEpoch, compression: o.compression, level: o.compressionLevel, reuseChunks: reuseChunks(ctx) });
   return { diffID: blob.diffID, digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
+}
+
+/** Compressed chunks of earlier layers may be reused unless the build said --no-cache. */
+export function reuseChunks(ctx: StepContext): boolean {
+  return ctx.solve.cache?.lookup !== false;
 }
 
 /** The time new directories and heredoc files get. */

@@ -19,7 +19,7 @@ import { upperAsSnapshot } from '../../cache/upper-snapshot.js';
 import { inUserns, usernsRanges } from '../../cache/userns.js';
 import type { StepContext } from '../solve/solver.js';
 import type { LayerRef } from '../solve/stage-state.js';
-import { commitEntries } from './layer-commit.js';
+import { commitEntries, reuseChunks } from './layer-commit.js';
 import type { LayerEntry } from '../../cache/layers.js';
 
 export interface IsolatedRun {
@@ -104,6 +104,7 @@ async function runOverlay(r: IsolatedRun): Promise<IsolatedResult> {
             ...(o.compressionLevel !== undefined ? { level: o.compressionLevel } : {}),
             ...(o.timestamp !== undefined ? { timestamp: o.timestamp } : {}),
             ...(o.sourceDateEpoch !== undefined ? { clampMtime: o.sourceDateEpoch } : {}),
+            reuseChunks: reuseChunks(r.ctx),
           });
           if (!committed) return undefined;
           const { snapshotReady, ...layer } = committed;
