@@ -4,6 +4,8 @@
 // empty final block and the trailer with the CRC-32 combined from the chunks' CRCs. Any gunzip reads
 // it. The bytes depend only on the input and the level — never on how many workers ran — so layer
 // digests stay reproducible across machines. Incompressible chunks are stored (see pgzip-chunk.ts).
+// The calling thread deflates chunks too when the workers are busy, and with a memo (pgzip-reuse.ts)
+// a chunk compressed for an earlier layer is taken from that layer's blob instead.
 import { availableParallelism } from 'node:os';
 import { extname, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

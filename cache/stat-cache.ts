@@ -7,7 +7,7 @@
 // remembered when the file's times are at least RACY_MS older than the moment its contents were read;
 // a younger file is simply re-read next time. Times are kept as the milliseconds (with their
 // fraction) that plain Stats give: asking for BigInt stats to get nanoseconds cost ~30 µs per file,
-// and a change of contents always moves ctime by at least a clock tick.
+// and any later change sets ctime at least RACY_MS past a remembered one, which milliseconds tell apart.
 //
 // Deleted files: when the cache is saved after a run that hashed the context, the entries that run did
 // not look up are lstat'ed and dropped if their file is gone (or no longer a regular file), so the
