@@ -102,26 +102,45 @@ class ByteCounter extends Transform {
  * Returns the number of bytes the destination received.
  */
 async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd', onBytes?: (bytes: number) => void): Promise<number> {
-  const stages: Transform[] = [...(onBytes ? [new ByteCounter(onBytes)] : []), new DigestVerifier(desc, src.reference)];
-  let last = stages[stages.length - 1] as DigestVerifier;
-  if (decompress) {
-    stages.push(decompressor(decompress, src.reference));
-    last = new DigestVerifier(target, `${src.reference} (uncompressed layer)`);
-    stages.push(last);
-  }
-  const input = await src.getBlob(desc);
-  const out = new PassThrough();
-  const feeding = pipeline([input, ...stages, out]);
+  let input!: Readable;
+  let out!: PassThrough;
+  let last!: DigestVerifier;
+  let feeding!: Promise<void>;
+  // One read of the source through its checks; a destination that must send the blob again
+  // (a streamed upload that failed half-way) gets a new one, and the abandoned one is let go.
+  const open = async (): Promise<Readable> => {
+    const stages: Transform[] = [...(onBytes ? [new ByteCounter(onBytes)] : []), new DigestVerifier(desc, src.reference)];
+    last = stages[stages.length - 1] as DigestVerifier;
+    if (decompress) {
+      stages.push(decompressor(decompress, src.reference));
+      last = new DigestVerifier(target, `${src.reference} (uncompressed layer)`);
+      stages.push(last);
+    }
+    input = await src.getBlob(desc);
+    out = new PassThrough();
+    feeding = pipeline([input, ...stages, out]);
+    // Looked at once the destination is done (below); until then a failure must not count as unhandled.
+    feeding.catch(() => undefined);
+    return out;
+  };
+  const first = await open();
+  const reopen = async (): Promise<Readable> => {
+    input.destroy();
+    out.destroy();
+    return open();
+  };
   // The last stage verifies `target`: a mismatch ends `out` with an error, never cleanly.
-  const putting = dest.putBlob(target, out, { verified: true });
+  const putting = dest.putBlob(target, first, { verified: true, reopen });
   // A destination that gives up stops reading; tear the source side down so the pipeline ends too.
   putting.catch(() => {
     input.destroy();
     out.destroy();
   });
-  // Wait for both sides to settle, so the destination has removed its temp file before we return.
-  const settled = await Promise.allSettled([feeding, putting]);
-  const [fed, put] = settled;
+  // Wait for both sides to settle, so the destination has removed its temp file before we return
+  // (the destination first: until it is done, it may still start another read).
+  const [put] = await Promise.allSettled([putting]);
+  const [fed] = await Promise.allSettled([feeding]);
+  const settled = [fed, put];
   if (put.status === 'fulfilled' && fed.status === 'rejected' && (fed.reason as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
     // The destination finished without reading it all (a registry mounted the blob from a sibling
     // repository, or found it already there): the blob is in place, so this is success.

@@ -50,6 +50,11 @@ export interface PutBlobOptions {
    * with an error instead of its last bytes on a mismatch): a destination may skip hashing it again.
    */
   verified?: boolean;
+  /**
+   * The content again from its start (a new read of the source, verified the same way): a
+   * destination that streams a blob and fails half-way may send it again.
+   */
+  reopen?: () => Promise<Readable>;
 }
 
 export type TransportName = 'oci' | 'oci-archive' | 'docker-archive' | 'docker';

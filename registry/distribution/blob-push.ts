@@ -1,17 +1,24 @@
 // Pushing one blob: skip it when the registry has it (HEAD), mount it from a sibling repository
-// when we know one holds it, else upload: monolithic (POST, then PUT ?digest= with the bytes) when
-// it fits in one chunk, chunked (PATCH per chunk, then PUT ?digest=) otherwise. Each request body is
-// an in-memory chunk (the buffers as read, not copied into one) so a failed request can be retried
-// without re-reading the source stream.
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+// when we know one holds it, else upload (POST opens the upload, PUT ?digest= closes it):
+//  - up to 16 MiB: in one request, the closing PUT carrying the bytes from memory;
+//  - bigger: in one streaming PATCH, as buildah does. Each PATCH costs a registry more than its
+//    bytes (docker/distribution syncs its hash state to disk per request, and with it the data
+//    written so far): 16 MiB chunks made a 600 MB push take twice as long. A stream cannot be
+//    sent again, so a failed one is retried from the start of the content read anew (`reopen`);
+//  - with an explicit chunkSize: PATCH requests of that size, each held in memory (the buffers as
+//    read, not copied into one) so a failed request is sent again.
+import { createHash, type Hash } from 'node:crypto';
+import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/types.js';
 import { mountCandidates, recordBlobLocation } from './blob-locations.js';
-import type { RegistryClient } from './client.js';
+import { RetryableStatus, type RegistryClient } from './client.js';
 import { short } from './blob-pull.js';
+import { describeNetworkError, isRetryableNetworkError } from './errors.js';
+import { backoffDelay, sleep } from './retry.js';
 
-export const DEFAULT_CHUNK_SIZE = 16 << 20;
+/** Blobs up to this size go up in one request from memory. */
+export const SINGLE_REQUEST_MAX = 16 << 20;
 
 export type PushResult = 'exists' | 'mounted' | 'uploaded';
 
@@ -22,15 +29,18 @@ export async function blobExists(client: RegistryClient, digest: string): Promis
 }
 
 export interface PushBlobOptions {
-  /** Blobs bigger than this go up in PATCH requests of this size (default 16 MiB). */
+  /** Upload bigger blobs in PATCH requests of this size, each held in memory (default: one stream). */
   chunkSize?: number;
+  /** Blobs up to this size go up in one request from memory (default 16 MiB, or chunkSize). */
+  singleRequestMax?: number;
   /** The content is verified against `desc` upstream (see PutBlobOptions): no second hash here. */
   verified?: boolean;
+  /** The content again from its start: lets a failed streaming upload be retried. */
+  reopen?: () => Promise<Readable>;
 }
 
 export async function pushBlob(client: RegistryClient, desc: Descriptor, content: Readable, opts: PushBlobOptions = {}): Promise<PushResult> {
   const { reference, onProgress, registry } = client.config;
-  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (await blobExists(client, desc.digest)) {
     content.destroy();
     onProgress?.({ type: 'blob-skipped', reference, digest: desc.digest, size: desc.size });
@@ -58,8 +68,18 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
     if (location) break;
   }
   location ??= await startUpload(client, desc.digest);
+  const single = opts.singleRequestMax ?? opts.chunkSize ?? SINGLE_REQUEST_MAX;
+  if (opts.chunkSize === undefined && desc.size > single) await streamUpload(client, desc, location, content, opts);
+  else await chunkedUpload(client, desc, location, content, opts.chunkSize ?? single, Boolean(opts.verified));
+  recordBlobLocation(registry, client.repository, desc.digest);
+  onProgress?.({ type: 'blob-done', reference, digest: desc.digest, size: desc.size, direction: 'push' });
+  return 'uploaded';
+}
 
-  const hash = opts.verified ? undefined : createHash('sha256');
+/** The content in requests of `chunkSize` (one request when it is no bigger), then the closing PUT. */
+async function chunkedUpload(client: RegistryClient, desc: Descriptor, location: string, content: Readable, chunkSize: number, verified: boolean): Promise<void> {
+  const { reference, onProgress } = client.config;
+  const hash = verified ? undefined : createHash('sha256');
   let sent = 0;
   let finalBody: Chunk = { parts: [], length: 0 };
   const chunks = chunksOf(content, chunkSize)[Symbol.asyncIterator]();
@@ -106,9 +126,106 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
     body: finalBody.parts, ok: [201, 204], what: `uploading blob ${short(desc.digest)}`,
   });
   await res.body.dump();
-  recordBlobLocation(registry, client.repository, desc.digest);
-  onProgress?.({ type: 'blob-done', reference, digest: desc.digest, size: desc.size, direction: 'push' });
-  return 'uploaded';
+}
+
+/**
+ * The content in one streaming PATCH, then the closing PUT. A failure worth retrying (a dropped
+ * connection, a 5xx) starts a new upload with the content read again, when it can be (`reopen`).
+ */
+async function streamUpload(client: RegistryClient, desc: Descriptor, location: string, content: Readable, opts: PushBlobOptions): Promise<void> {
+  const { reference, onProgress, retry } = client.config;
+  const what = `uploading blob ${short(desc.digest)}`;
+  for (let attempt = 0; ; attempt++) {
+    const counter = new UploadCounter(desc, reference, opts.verified ? undefined : createHash('sha256'), (done) =>
+      onProgress?.({ type: 'blob-progress', reference, digest: desc.digest, done, total: desc.size, direction: 'push' }),
+    );
+    // finished() also reports content that failed before now (a bad digest found while the upload
+    // was being opened): the request must fail with that error, not wait for bytes.
+    let contentError: Error | undefined;
+    finished(content, { writable: false }, (e) => {
+      if (!e) return;
+      contentError = e;
+      counter.destroy(e);
+    });
+    content.pipe(counter);
+    try {
+      const res = await client.send({
+        method: 'PATCH', url: location,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+        body: counter, ok: [202], what,
+      });
+      await res.body.dump();
+      location = header(res.headers.location) ?? location;
+      counter.check();
+      break;
+    } catch (e) {
+      content.destroy();
+      counter.destroy();
+      if (contentError) {
+        // The content's own failure (a digest mismatch, a read error): the source's to report.
+        await cancelUpload(client, location);
+        throw contentError;
+      }
+      const retryable = !(e instanceof UserError) && (e instanceof RetryableStatus || isRetryableNetworkError(e));
+      if (!retryable || !opts.reopen || attempt >= retry.retries) {
+        await cancelUpload(client, location);
+        throw client.finalError(what, e, attempt + 1);
+      }
+      const delay = backoffDelay(retry, attempt, e instanceof RetryableStatus ? e.retryAfter : undefined);
+      onProgress?.({ type: 'retry', reference, what, attempt: attempt + 1, delayMs: Math.round(delay), reason: e instanceof RetryableStatus ? `status ${e.status}` : describeNetworkError(e) });
+      void cancelUpload(client, location);
+      await sleep(delay);
+      content = await opts.reopen();
+      location = await startUpload(client, desc.digest);
+    }
+  }
+  const put = client.resolve(location);
+  put.searchParams.set('digest', desc.digest);
+  const res = await client.send({ method: 'PUT', url: put.toString(), headers: { 'content-length': '0' }, ok: [201, 204], what });
+  await res.body.dump();
+}
+
+/** Counts (and, unless verified upstream, hashes) what is streamed; fails it when it outgrows `desc`. */
+class UploadCounter extends Transform {
+  private bytes = 0;
+  private reported = 0;
+
+  constructor(
+    private readonly desc: Descriptor,
+    private readonly reference: string,
+    private readonly hash: Hash | undefined,
+    private readonly progress: (done: number) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.desc.size) {
+      cb(this.mismatch());
+      return;
+    }
+    this.hash?.update(chunk);
+    if (this.bytes - this.reported >= SINGLE_REQUEST_MAX) {
+      this.reported = this.bytes;
+      this.progress(this.bytes);
+    }
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    // Short content must not reach the registry as a request cut short: fail it here.
+    cb(this.bytes === this.desc.size ? null : this.mismatch());
+  }
+
+  /** After the registry took it all: the digest, when we hashed. */
+  check(): void {
+    if (this.hash && 'sha256:' + this.hash.digest('hex') !== this.desc.digest) throw this.mismatch();
+  }
+
+  private mismatch(): UserError {
+    return new UserError(`pushing blob to ${this.reference}: content does not match its descriptor (expected ${this.desc.digest}, ${this.desc.size} bytes)`);
+  }
 }
 
 async function startUpload(client: RegistryClient, digest: string): Promise<string> {

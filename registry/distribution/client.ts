@@ -1,6 +1,7 @@
 // The HTTP side of one repository on one registry: picking https (or http for insecure registries),
 // authenticating, following redirects, retrying transient failures, and turning whatever is left
 // into one-line UserErrors naming the image reference.
+import type { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import { AuthSession } from '../auth/session.js';
 import type { Credentials } from '../auth/credentials.js';
@@ -35,8 +36,11 @@ export interface RegistryRequest {
   /** A path ("/v2/…") on the registry, or an absolute URL (upload locations, redirects). */
   url: string;
   headers?: Record<string, string>;
-  /** Only replayable bodies: retries and the post-401 resend need to send it again. Parts are sent in order. */
-  body?: Buffer | string | readonly Buffer[];
+  /**
+   * Buffers (or parts, sent in order) are sent again by retries and after a 401. A stream is read
+   * once: it gets one attempt, and a 401 or retryable status comes back as a RetryableStatus.
+   */
+  body?: Buffer | string | readonly Buffer[] | Readable;
   /** Token scopes; default: this repository with pull (and push for destinations). */
   scopes?: string[];
   /** Statuses handed back to the caller; anything else becomes an error. */
@@ -155,19 +159,21 @@ export class RegistryClient {
     const early = this.early;
     this.early = undefined;
     await (early ?? this.ping());
-    return this.withRetries(req.what, async () => {
-      const res = await this.once(req);
-      if (req.ok.includes(res.statusCode)) return res;
-      if (isRetryableStatus(res.statusCode)) {
-        await res.body.dump();
-        throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
-      }
-      throw await this.statusError(req, res);
-    });
+    if (isStream(req.body)) return this.accept(req, await this.once(req, false));
+    return this.withRetries(req.what, async () => this.accept(req, await this.once(req, true)));
+  }
+
+  private async accept(req: RegistryRequest, res: HttpResponse): Promise<HttpResponse> {
+    if (req.ok.includes(res.statusCode)) return res;
+    if (isRetryableStatus(res.statusCode)) {
+      await res.body.dump();
+      throw new RetryableStatus(res.statusCode, res.headers['retry-after']);
+    }
+    throw await this.statusError(req, res);
   }
 
   /** One attempt: authorise, send, answer one 401 challenge, follow up to 5 redirects. */
-  private async once(req: RegistryRequest): Promise<HttpResponse> {
+  private async once(req: RegistryRequest, replayable: boolean): Promise<HttpResponse> {
     const scopes = req.scopes ?? this.defaultScopes();
     let url = this.resolve(req.url);
     const registryOrigin = this.resolve('/').origin;
@@ -187,6 +193,8 @@ export class RegistryClient {
         if (!this.auth.learn(res.headers['www-authenticate'])) {
           throw new UserError(`${req.what} for ${this.reference}: the registry asks for an authentication scheme tsbuild does not support`);
         }
+        // A streamed body is gone: the caller sends it again, read anew, with the new token.
+        if (!replayable) throw new RetryableStatus(401);
         continue;
       }
       const loc = res.headers.location;
@@ -251,4 +259,8 @@ export class RetryableStatus extends Error {
   constructor(readonly status: number, readonly retryAfter?: string | string[]) {
     super(`status ${status}`);
   }
+}
+
+function isStream(body: RegistryRequest['body']): body is Readable {
+  return typeof (body as Readable | undefined)?.pipe === 'function';
 }

@@ -8,7 +8,7 @@ import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from '
 import type { Descriptor } from '../../oci/types.js';
 import type { ImageDestination, ManifestBytes, PutBlobOptions } from '../transport.js';
 import type { RegistryClient } from './client.js';
-import { blobExists, pushBlob, type PushResult } from './blob-push.js';
+import { blobExists, pushBlob, type PushBlobOptions, type PushResult } from './blob-push.js';
 import { pushManifest } from './manifest.js';
 
 export class RegistryDestination implements ImageDestination {
@@ -20,7 +20,7 @@ export class RegistryDestination implements ImageDestination {
     private readonly client: RegistryClient,
     private readonly tag: string | undefined,
     private readonly digest: string | undefined,
-    private readonly chunkSize: number | undefined,
+    private readonly upload: Pick<PushBlobOptions, 'chunkSize' | 'singleRequestMax'>,
     concurrency = 3,
   ) {
     this.limit = pLimit(concurrency);
@@ -36,7 +36,7 @@ export class RegistryDestination implements ImageDestination {
 
   /** Like putBlob, saying whether the blob was skipped, mounted or uploaded. */
   putBlobResult(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<PushResult> {
-    return this.limit(() => pushBlob(this.client, desc, content, { chunkSize: this.chunkSize, verified: opts?.verified }));
+    return this.limit(() => pushBlob(this.client, desc, content, { ...this.upload, verified: opts?.verified, reopen: opts?.reopen }));
   }
 
   async putManifest(m: ManifestBytes): Promise<void> {

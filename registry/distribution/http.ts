@@ -6,7 +6,7 @@
 // whole warm push needs; node:http is part of Node's startup snapshot and costs ~20 ms.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 
 export interface TlsOptions {
   /** Trusted CAs; undefined means Node's built-in roots. */
@@ -35,8 +35,11 @@ export interface HttpRequest {
   path: string;
   method: string;
   headers: Record<string, string>;
-  /** A whole body, or its parts in order (sent without joining them; set content-length yourself). */
-  body?: Buffer | string | readonly Buffer[] | null;
+  /**
+   * A whole body, or its parts in order, or a stream (both sent as they come: set content-length
+   * yourself). A stream that fails fails the request with its error.
+   */
+  body?: Buffer | string | readonly Buffer[] | Readable | null;
 }
 
 export interface HttpResponse {
@@ -160,7 +163,14 @@ export class HttpAgent {
       const body = req.body;
       if (body == null) r.end();
       else if (typeof body === 'string' || Buffer.isBuffer(body)) r.end(body);
-      else writeParts(r, body);
+      else if (isReadable(body)) {
+        // finished() also reports a stream that failed before we got it (it may have been read
+        // ahead while the request was being prepared): the request must fail, not wait for bytes.
+        finished(body, { writable: false }, (e) => {
+          if (e) r.destroy(e);
+        });
+        body.pipe(r);
+      } else writeParts(r, body);
     });
   }
 
@@ -184,4 +194,8 @@ function writeParts(r: http.ClientRequest, parts: readonly Buffer[]): void {
     r.end();
   };
   more();
+}
+
+function isReadable(body: readonly Buffer[] | Readable): body is Readable {
+  return typeof (body as Readable).pipe === 'function';
 }

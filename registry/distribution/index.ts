@@ -26,6 +26,6 @@ export async function openRegistryDestination(ref: TransportReference, opts: Reg
   const ep = pushEndpoint(conf, r, text);
   const client = await clientFor(ep, text, opts, true);
   client.startPing();
-  return new RegistryDestination(text, client, r.digest ? undefined : r.tag, r.digest, opts.chunkSize, opts.concurrency);
+  return new RegistryDestination(text, client, r.digest ? undefined : r.tag, r.digest, { chunkSize: opts.chunkSize, singleRequestMax: opts.singleRequestMax }, opts.concurrency);
 }
 

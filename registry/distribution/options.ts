@@ -27,8 +27,10 @@ export interface RegistryOptions {
   // ---- beyond the list (tests and tuning)
   /** certs.d roots searched per host (default /etc/containers/certs.d, /etc/docker/certs.d, ~/.config/containers/certs.d). */
   perHostCertDirs?: string[];
-  /** Blobs bigger than this are uploaded in PATCH chunks of this size (default 16 MiB). */
+  /** Upload blobs bigger than 16 MiB in PATCH requests of this size, each held in memory so a failed one is sent again (default: one streaming PATCH, retried from a fresh read of the blob). */
   chunkSize?: number;
+  /** Blobs up to this size are uploaded in one request from memory (default 16 MiB, or chunkSize). */
+  singleRequestMax?: number;
   /** First retry delay in ms, doubling each time (default 200). */
   retryDelayMs?: number;
   /** Blobs uploaded at once by one destination (default 3). */

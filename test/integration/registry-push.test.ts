@@ -8,6 +8,7 @@ import { startFaultProxy, type FaultProxy } from '../helpers/registry-faults.js'
 import { makeTestImage } from '../helpers/registry-image.js';
 import { dockerRef, pullImage, pushImage } from '../helpers/registry-copy.js';
 import { copyImage } from '../../registry/copy.js';
+import { isUserError } from '../../oci/errors.js';
 import { MemorySource } from '../../registry/memory.js';
 
 let reg: RegistryServer;
@@ -105,16 +106,57 @@ test('content not matching its descriptor is refused before anything is committe
 test('a source blob that does not match its digest is never committed by copyImage (one request or chunked)', async () => {
   // copyImage verifies while streaming and tells the registry destination so (it then skips its own
   // hash): the mismatch must still stop the upload before the closing PUT.
-  for (const chunkSize of [undefined, 64 * 1024]) {
-    const img = makeTestImage({ text: `corrupt ${chunkSize ?? 'single'}\n`, extraLayerBytes: 200 * 1024 });
+  for (const [mode, upload] of [['single', {}], ['chunked', { chunkSize: 64 * 1024 }], ['streamed', { singleRequestMax: 64 * 1024 }]] as const) {
+    const img = makeTestImage({ text: `corrupt ${mode}\n`, extraLayerBytes: 200 * 1024 });
     const big = img.layers[1];
     const blobs = new Map([img.config, ...img.layers].map((b) => [b.digest, b.bytes]));
     const bad = Buffer.from(big.bytes);
     bad[bad.length - 100] ^= 0xff;
     blobs.set(big.digest, bad);
-    const dest = await openRegistryDestination(dockerRef(`${reg.host}/p/corrupt-${chunkSize ?? 'single'}:1`), { ...opts, chunkSize });
+    const dest = await openRegistryDestination(dockerRef(`${reg.host}/p/corrupt-${mode}:1`), { ...opts, ...upload });
     await assert.rejects(copyImage(new MemorySource('memory', img.manifest, blobs), dest), /digest mismatch/);
     assert.equal(await dest.hasBlob(big), false, 'the corrupt layer is not in the registry');
     await dest.close();
   }
+});
+
+test('a blob bigger than singleRequestMax goes up in one streaming PATCH', async () => {
+  const img = makeTestImage({ text: 'streamed\n', extraLayerBytes: 300 * 1024 });
+  proxy.requests.length = 0;
+  const dest = await openRegistryDestination(dockerRef(`${proxy.host}/p/streamed:1`), { ...opts, singleRequestMax: 64 * 1024 });
+  await copyImage(new MemorySource('memory', img.manifest, new Map([img.config, ...img.layers].map((b) => [b.digest, b.bytes]))), dest);
+  await dest.close();
+  assert.equal(proxy.requests.filter((r) => r.method === 'PATCH').length, 1, 'one PATCH for the one big layer');
+  const src = await openRegistrySource(dockerRef(`${reg.host}/p/streamed:1`), opts);
+  const got = await pullImage(src);
+  await src.close();
+  assert.deepEqual(got.blobs.get(img.layers[1].digest), img.layers[1].bytes);
+});
+
+test('a streaming upload cut or refused half-way is sent again from a fresh read of the source', async () => {
+  const img = makeTestImage({ text: 'streamed, faulty\n', extraLayerBytes: 300 * 1024 });
+  proxy.requests.length = 0;
+  proxy.faults.push({ kind: 'reset', times: 1, match: (r) => r.method === 'PATCH' });
+  proxy.faults.push({ kind: 'status', status: 503, times: 1, match: (r) => r.method === 'PATCH' });
+  const events: ProgressEvent[] = [];
+  const dest = await openRegistryDestination(dockerRef(`${proxy.host}/p/streamed-faulty:1`), { ...opts, singleRequestMax: 64 * 1024, onProgress: (e) => events.push(e) });
+  await copyImage(new MemorySource('memory', img.manifest, new Map([img.config, ...img.layers].map((b) => [b.digest, b.bytes]))), dest);
+  await dest.close();
+  assert.equal(proxy.requests.filter((r) => r.method === 'PATCH').length, 3, 'reset, 503, then through');
+  assert.equal(events.filter((e) => e.type === 'retry').length, 2);
+  const src = await openRegistrySource(dockerRef(`${reg.host}/p/streamed-faulty:1`), opts);
+  const got = await pullImage(src);
+  await src.close();
+  assert.deepEqual(got.blobs.get(img.layers[1].digest), img.layers[1].bytes);
+});
+
+test('a streaming upload that cannot read its content again fails with one UserError', async () => {
+  const img = makeTestImage({ text: 'streamed, once\n', extraLayerBytes: 300 * 1024 });
+  proxy.faults.push({ kind: 'reset', times: 1, match: (r) => r.method === 'PATCH' });
+  const dest = await openRegistryDestination(dockerRef(`${proxy.host}/p/streamed-once:1`), { ...opts, singleRequestMax: 64 * 1024 });
+  const { Readable } = await import('node:stream');
+  const l = img.layers[1];
+  await assert.rejects(dest.putBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, Readable.from([l.bytes])), (e: unknown) => isUserError(e) && /uploading blob/.test(e.message));
+  assert.equal(await dest.hasBlob(l), false);
+  await dest.close();
 });
