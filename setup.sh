@@ -25,10 +25,10 @@ echo "==> installing npm dependencies"
 npm ci --no-audit --no-fund --loglevel=error
 echo "==> building the native addon and the TypeScript sources"
 npm run build --silent
-chmod +x dist/cli/main.js
+chmod +x bin/tsbuild dist/cli/main.js
 if [ "$(id -u)" = 0 ]; then
   # Put `tsbuild` on PATH.
-  ln -sf "$PWD/dist/cli/main.js" /usr/local/bin/tsbuild
+  ln -sf "$PWD/bin/tsbuild" /usr/local/bin/tsbuild
 fi
 
 if [ "${TSBUILD_SKIP_DEMO:-}" != 1 ]; then

@@ -38,39 +38,40 @@ function must(m: Measured, what: string): Measured {
 
 export class Tsbuild implements Builder {
   readonly name = 'tsbuild' as const;
-  constructor(private readonly root: string, private readonly main: string, private readonly extraBuildArgs: string[] = []) {}
+  /** `command` is the `tsbuild` users run (bin/tsbuild of the benchmark's private copy). */
+  constructor(private readonly root: string, private readonly command: string, private readonly extraBuildArgs: string[] = []) {}
 
   private env(): NodeJS.ProcessEnv {
     return { ...process.env, TSBUILD_ROOT: this.root };
   }
 
   importBase(archive: string, name: string): void {
-    const id = run(process.execPath, [this.main, 'pull', '-q', `docker-archive:${archive}`], this.env()).trim().split('\n').pop()!;
-    run(process.execPath, [this.main, 'tag', id, name], this.env());
+    const id = run(this.command, ['pull', '-q', `docker-archive:${archive}`], this.env()).trim().split('\n').pop()!;
+    run(this.command, ['tag', id, name], this.env());
   }
 
   async build(req: BuildRequest): Promise<Measured> {
-    const args = [this.main, 'build', '-q', '--pull=never', '-f', req.file, '-t', req.tag, ...this.extraBuildArgs];
+    const args = ['build', '-q', '--pull=never', '-f', req.file, '-t', req.tag, ...this.extraBuildArgs];
     if (req.noCache) args.push('--no-cache');
     args.push(req.context);
-    return must(await measure(process.execPath, args, { env: this.env() }), `tsbuild build ${req.tag}`);
+    return must(await measure(this.command, args, { env: this.env() }), `tsbuild build ${req.tag}`);
   }
 
   async push(tag: string, dest: string): Promise<Measured> {
-    return must(await measure(process.execPath, [this.main, 'push', '-q', '--tls-verify=false', tag, dest], { env: this.env() }), `tsbuild push ${tag}`);
+    return must(await measure(this.command, ['push', '-q', '--tls-verify=false', tag, dest], { env: this.env() }), `tsbuild push ${tag}`);
   }
 
   async tree(tag: string, prefixes: string[], scratch: string): Promise<Tree> {
     const layout = join(scratch, 'tsbuild-layout');
     rmSync(layout, { recursive: true, force: true });
-    run(process.execPath, [this.main, 'push', '-q', tag, `oci:${layout}:check`], this.env());
+    run(this.command, ['push', '-q', tag, `oci:${layout}:check`], this.env());
     const t = await treeFromLayout(layout, prefixes);
     rmSync(layout, { recursive: true, force: true });
     return t.tree;
   }
 
   storedLayerDigests(tag: string): string[] {
-    const out = JSON.parse(run(process.execPath, [this.main, 'inspect', tag], this.env())) as { Manifest: { layers: { digest: string; mediaType: string }[] } };
+    const out = JSON.parse(run(this.command, ['inspect', tag], this.env())) as { Manifest: { layers: { digest: string; mediaType: string }[] } };
     // Only compressed layers: one stored as a plain tar (the base, imported from a docker-archive)
     // is compressed on the way out, as buildah does.
     return out.Manifest.layers.filter((l) => /gzip|zstd/.test(l.mediaType)).map((l) => l.digest);

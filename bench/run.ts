@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   log(`bench file system: ${fs.description}; working in ${base}`);
 
   const snap = snapshotTsbuild(REPO, `/var/tmp/tsbuild-bench-dist-${process.pid}`);
-  const ts = new Tsbuild(join(base, 'tsbuild'), snap.main, o['tsbuild-arg']!);
+  const ts = new Tsbuild(join(base, 'tsbuild'), snap.command, o['tsbuild-arg']!);
   const bah = new Buildah(join(base, 'buildah'), o.isolation === 'chroot' ? 'chroot' : 'oci');
   const builders: Builder[] = o['tsbuild-only'] ? [ts] : [ts, bah];
 

@@ -5,7 +5,8 @@ import { cpSync, mkdirSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface TsbuildSnapshot {
-  main: string;
+  /** The copy's bin/tsbuild: what users run (it starts dist/cli/tsbuild.cjs with Node). */
+  command: string;
   remove(): void;
 }
 
@@ -14,8 +15,9 @@ export function snapshotTsbuild(repo: string, dir: string): TsbuildSnapshot {
   mkdirSync(dir, { recursive: true });
   cpSync(join(repo, 'dist'), join(dir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts') });
   copyFileSync(join(repo, 'package.json'), join(dir, 'package.json')); // "type": "module", and the version
+  cpSync(join(repo, 'bin'), join(dir, 'bin'), { recursive: true });
   // Dependencies and the native addon (built by setup.sh, not by tsc) are read where they are.
   symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
   symlinkSync(join(repo, 'native'), join(dir, 'native'));
-  return { main: join(dir, 'dist', 'cli', 'main.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { command: join(dir, 'bin', 'tsbuild'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -101,7 +101,7 @@ class ByteCounter extends Transform {
  * Stream src → verify(desc) [→ decompress → verify(target)] → dest.putBlob(target).
  * Returns the number of bytes the destination received.
  */
-async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd', onBytes?: (bytes: number) => void): Promise<number> {
+async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd', onBytes?: (bytes: number) => void, absent?: boolean): Promise<number> {
   let input!: Readable;
   let out!: PassThrough;
   let last!: DigestVerifier;
@@ -130,7 +130,7 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
     return open();
   };
   // The last stage verifies `target`: a mismatch ends `out` with an error, never cleanly.
-  const putting = dest.putBlob(target, first, { verified: true, reopen });
+  const putting = dest.putBlob(target, first, { verified: true, reopen, ...(absent ? { absent } : {}) });
   // A destination that gives up stops reading; tear the source side down so the pipeline ends too.
   putting.catch(() => {
     input.destroy();
@@ -177,12 +177,15 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
   const configBytes = await readAll(await src.getBlob(manifest.config));
   verifyBytes(configBytes, manifest.config, src.reference);
-  // The config goes alongside the layers (a warm push to a registry is one round of HEADs, not two).
+  // Whether the destination has each blob is asked for all of them at once: a warm push to a
+  // registry is one round of HEADs whatever the layer count (only uploads are bounded, below).
+  const asked = [manifest.config, ...manifest.layers].map((d) => (dest.wantsUncompressedLayers && d !== manifest.config && layerCompression(d.mediaType) !== 'none' ? undefined : dest.hasBlob(d)));
+  for (const a of asked) a?.catch(() => undefined); // each is awaited below, or given up with the copy
   const configCopied = (async () => {
-    if (await dest.hasBlob(manifest.config)) {
+    if (await asked[0]!) {
       progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
     } else {
-      await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true });
+      await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true, absent: true });
     }
   })();
 
@@ -200,12 +203,12 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes: layer.size });
       return target;
     }
-    if (await dest.hasBlob(layer)) {
+    if (await asked[i + 1]!) {
       progress({ kind: 'blob', phase: 'skipped', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
       return layer;
     }
     progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
-    await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }));
+    await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }), true);
     progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
     return layer;
   });

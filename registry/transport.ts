@@ -55,6 +55,8 @@ export interface PutBlobOptions {
    * destination that streams a blob and fails half-way may send it again.
    */
   reopen?: () => Promise<Readable>;
+  /** The caller has just asked hasBlob() and heard no: a destination need not ask again. */
+  absent?: boolean;
 }
 
 export type TransportName = 'oci' | 'oci-archive' | 'docker-archive' | 'docker';

@@ -10,7 +10,8 @@
 //   dist/cli/tsbuild-<hash>.v8cache  V8's compiled code for it, made by running `tsbuild --help` once,
 //   dist/cli/tsbuild-<hash>.build.v8cache, .push.v8cache: the same, made by running those commands.
 //                                    Node 20 has no compile cache of its own (22 has).
-//   dist/cli/main.js                 replacing tsc's: a few lines that run the bundle with that cache.
+//   dist/cli/tsbuild.cjs             a few lines that run the bundle with that cache (bin/tsbuild runs it).
+//   dist/cli/main.js                 replacing tsc's: runs tsbuild.cjs, for \`node dist/cli/main.js\`.
 //
 // <hash> is the bundle's content hash, so a cache can only ever be used with the code it was made
 // from (V8 itself only compares the source length). The rest of dist/ stays as tsc wrote it: the
@@ -91,21 +92,20 @@ for (const f of await readdir(cliDir)) if (/^tsbuild-[0-9a-f]{16}\.(cjs|cjs\.map
 await writeFile(bundle, code.text.replace(/^#!.*\n/, '').trimEnd() + `\n//# sourceMappingURL=${name}.cjs.map\n`);
 await writeFile(bundle + '.map', map.text);
 
+// The loader is CommonJS: started as an ES module it would cost Node's ESM loader (~4 ms) first.
 const loader = `#!/usr/bin/env node
 ${MARK}
 // Runs ./${name}.cjs, the whole CLI in one file, with V8's compiled code from a ./${name}.*v8cache
 // when there is one (all named by the bundle's hash, so they always belong together). The bundle
 // has no import() of anything outside itself: restored code could not run one.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+'use strict';
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const vm = require('node:vm');
 
-const file = (suffix) => fileURLToPath(new URL('./${name}' + suffix, import.meta.url));
+const file = (suffix) => join(__dirname, '${name}' + suffix);
 const cacheFile = (use) => file(use === 'default' ? '.v8cache' : '.' + use + '.v8cache');
 const bundle = file('.cjs');
-const require = createRequire(bundle);
 // TSBUILD_MAKE_V8CACHE=USE: this run writes the cache for USE. Only scripts/bundle-cli.mjs sets it,
 // at build time; a user's command never writes one.
 const make = process.env.TSBUILD_MAKE_V8CACHE;
@@ -126,7 +126,7 @@ if (cachedData || make) {
   const wrapped = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(bundle).toString('utf8') + '\\n})';
   const script = new vm.Script(wrapped, { filename: bundle, cachedData });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, bundle, dirname(bundle));
+  script.runInThisContext()(module.exports, require, module, bundle, __dirname);
   if (make) {
     process.on('exit', () => {
       writeFileSync(cacheFile(make) + '.tmp', script.createCachedData());
@@ -137,8 +137,20 @@ if (cachedData || make) {
   require(bundle);
 }
 `;
+// dist/cli/main.js stays the module tsc's layout names (tests, \`node dist/cli/main.js\`); bin/tsbuild
+// starts tsbuild.cjs directly.
+const shim = `#!/usr/bin/env node
+${MARK}
+// The CLI is dist/cli/tsbuild.cjs (CommonJS: see scripts/bundle-cli.mjs); this runs it.
+import { createRequire } from 'node:module';
+createRequire(import.meta.url)('./tsbuild.cjs');
+`;
+const loaderFile = join(cliDir, 'tsbuild.cjs');
+await writeFile(loaderFile + '.tmp', loader, { mode: 0o755 });
+await chmod(loaderFile + '.tmp', 0o755);
+await rename(loaderFile + '.tmp', loaderFile);
 const tmp = entry + '.tmp';
-await writeFile(tmp, loader, { mode: 0o755 });
+await writeFile(tmp, shim, { mode: 0o755 });
 await chmod(tmp, 0o755);
 await rename(tmp, entry);
 await rm(entry + '.map', { force: true }); // tsc's map of the file replaced
@@ -148,7 +160,7 @@ await rm(entry + '.map', { force: true }); // tsc's map of the file replaced
 // command), `build`'s by a fully cached rebuild (the rest of a build runs long enough not to
 // notice), `push`'s by a push to an OCI layout. A failed run only leaves a command without its own.
 function makeCache(use, args) {
-  const r = spawnSync(process.execPath, [entry, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(process.execPath, [loaderFile, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}); the CLI works without it, only slower to start`);
   return r.status === 0;
 }
@@ -163,7 +175,7 @@ try {
   const image = 'localhost/tsbuild-code-cache:latest';
   const build = ['build', '-q', ...root, '-t', image, ctx];
   // First the build that fills the build cache, then the cached rebuild the cache is made from.
-  const first = spawnSync(process.execPath, [entry, ...build], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const first = spawnSync(process.execPath, [loaderFile, ...build], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (first.status !== 0) console.error(`note: no V8 code cache for build or push (a warm-up build failed: ${first.stderr.trim().split('\n').pop()})`);
   else if (makeCache('build', build)) makeCache('push', ['push', '-q', ...root, image, `oci:${join(work, 'layout')}:warm`]);
 } finally {

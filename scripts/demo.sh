@@ -3,7 +3,7 @@
 # build the demo image on it, and show what came out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tsbuild() { node dist/cli/main.js "$@"; }
+tsbuild() { bin/tsbuild "$@"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

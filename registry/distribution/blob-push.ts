@@ -37,11 +37,13 @@ export interface PushBlobOptions {
   verified?: boolean;
   /** The content again from its start: lets a failed streaming upload be retried. */
   reopen?: () => Promise<Readable>;
+  /** The caller's HEAD just said the registry lacks the blob: not asked again. */
+  absent?: boolean;
 }
 
 export async function pushBlob(client: RegistryClient, desc: Descriptor, content: Readable, opts: PushBlobOptions = {}): Promise<PushResult> {
   const { reference, onProgress, registry } = client.config;
-  if (await blobExists(client, desc.digest)) {
+  if (!opts.absent && (await blobExists(client, desc.digest))) {
     content.destroy();
     onProgress?.({ type: 'blob-skipped', reference, digest: desc.digest, size: desc.size });
     recordBlobLocation(registry, client.repository, desc.digest);

@@ -111,6 +111,7 @@ export class RegistryClient {
 
   private async doPing(): Promise<void> {
     const host = apiHost(this.config.registry);
+    if (this.config.insecure && /:\d+$/.test(host) && (await this.pingPlainFirst(host))) return;
     const origins = this.config.insecure ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
     const get = (origin: string) => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
     // An insecure registry is asked over http at the same time: when https turns out not to work
@@ -147,6 +148,33 @@ export class RegistryClient {
       this.origin = origin;
       return;
     }
+  }
+
+  /**
+   * An insecure registry on an explicit port is asked over plain http first. One port speaks TLS
+   * or plain HTTP, not both: when it answers plain HTTP as a registry does (200, or 401 with a
+   * challenge), https there would fail anyway, and not trying it spares loading Node's TLS and a
+   * handshake attempt on every command. A TLS port answers plain HTTP with 400 (Go, nginx) or
+   * closes the connection; then the usual order follows (https, then http).
+   */
+  private async pingPlainFirst(host: string): Promise<boolean> {
+    let res: HttpResponse;
+    try {
+      res = await this.agent.request({ origin: `http://${host}`, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
+    } catch {
+      return false;
+    }
+    await res.body.dump();
+    if (res.statusCode === 200) {
+      this.origin = `http://${host}`;
+      return true;
+    }
+    if (res.statusCode === 401 && res.headers['www-authenticate']) {
+      this.auth.learn(res.headers['www-authenticate']);
+      this.origin = `http://${host}`;
+      return true;
+    }
+    return false;
   }
 
   /** Resolve a Location header or path against the registry origin. */

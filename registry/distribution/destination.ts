@@ -36,7 +36,7 @@ export class RegistryDestination implements ImageDestination {
 
   /** Like putBlob, saying whether the blob was skipped, mounted or uploaded. */
   putBlobResult(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<PushResult> {
-    return this.limit(() => pushBlob(this.client, desc, content, { ...this.upload, verified: opts?.verified, reopen: opts?.reopen }));
+    return this.limit(() => pushBlob(this.client, desc, content, { ...this.upload, verified: opts?.verified, reopen: opts?.reopen, absent: opts?.absent }));
   }
 
   async putManifest(m: ManifestBytes): Promise<void> {

@@ -5,8 +5,14 @@
 // Why not undici: importing it costs 0.3–0.5 s of CPU here (over a hundred modules), more than a
 // whole warm push needs; node:http is part of Node's startup snapshot and costs ~20 ms.
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
+import { createRequire } from 'node:module';
 import { finished, type Readable } from 'node:stream';
+
+// node:https (and with it node:tls) is loaded on the first https request: a push to an insecure
+// registry speaking plain http never needs it, and loading it is a good part of such a push.
+let httpsModule: typeof https | undefined;
+const loadHttps = (): typeof https => (httpsModule ??= createRequire(import.meta.url)('node:https') as typeof https);
 
 export interface TlsOptions {
   /** Trusted CAs; undefined means Node's built-in roots. */
@@ -111,20 +117,24 @@ function responseHeaders(msg: http.IncomingMessage): Record<string, HeaderValue>
 }
 
 export class HttpAgent {
+  private readonly pool: http.AgentOptions;
   private readonly plain: http.Agent;
-  private readonly secure: https.Agent;
+  private secureAgent: https.Agent | undefined;
 
   constructor(private readonly opts: HttpAgentOptions) {
-    const pool = { keepAlive: true, maxSockets: opts.connections, scheduling: 'lifo' as const };
-    this.plain = new http.Agent(pool);
-    const { ca, cert, key, rejectUnauthorized } = opts.tls;
-    this.secure = new https.Agent({ ...pool, rejectUnauthorized, ...(ca ? { ca } : {}), ...(cert ? { cert, key } : {}) });
+    this.pool = { keepAlive: true, maxSockets: opts.connections, scheduling: 'lifo' };
+    this.plain = new http.Agent(this.pool);
+  }
+
+  private get secure(): https.Agent {
+    const { ca, cert, key, rejectUnauthorized } = this.opts.tls;
+    return (this.secureAgent ??= new (loadHttps().Agent)({ ...this.pool, rejectUnauthorized, ...(ca ? { ca } : {}), ...(cert ? { cert, key } : {}) }));
   }
 
   request(req: HttpRequest): Promise<HttpResponse> {
     const url = new URL(req.origin);
     const isHttps = url.protocol === 'https:';
-    const mod = isHttps ? https : http;
+    const mod = isHttps ? loadHttps() : http;
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
       const r = mod.request({
@@ -177,7 +187,7 @@ export class HttpAgent {
   /** Close every connection; requests still running fail. */
   async close(): Promise<void> {
     this.plain.destroy();
-    this.secure.destroy();
+    this.secureAgent?.destroy();
   }
 }
 

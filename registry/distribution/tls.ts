@@ -2,10 +2,15 @@
 //   --cert-dir DIR (used alone, as containers/image does), or
 //   /etc/containers/certs.d/HOST[:PORT]/, /etc/docker/certs.d/HOST[:PORT]/, ~/.config/containers/certs.d/…
 // `*.crt` are CAs; a `*.cert` + `*.key` pair is a client certificate (mutual TLS).
+//
+// NODE_EXTRA_CA_CERTS is honoured as Node does. The `tsbuild` command (bin/tsbuild) moves it to
+// TSBUILD_EXTRA_CA_CERTS before Node starts, because Node parses the file at start-up on every
+// command; here it is read only when a registry's certificate is verified.
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import type * as tls from 'node:tls';
 import { UserError } from '../../oci/errors.js';
 
 export interface TlsSettings {
@@ -46,10 +51,33 @@ export async function loadTlsSettings(host: string, opts: { certDir?: string; pe
       }
     }
   }
-  // Handing Node its ~140 roots as PEM again costs ~50 ms of parsing per TLS context: only when needed.
-  if (extraCas.length > 0) settings.ca = [...rootCertificates, ...extraCas];
   // Not verifying, no roots are needed at all: an empty list spares building Node's root store
   // (~140 certificates, more with NODE_EXTRA_CA_CERTS) for the https attempt an insecure registry gets.
-  else if (!opts.verify) settings.ca = [];
+  if (!opts.verify) {
+    settings.ca = [];
+    return settings;
+  }
+  const envCas = await casFromEnvironment(extraCas.length > 0);
+  // Handing Node its ~140 roots as PEM again costs ~50 ms of parsing per TLS context: only when needed.
+  if (extraCas.length > 0 || envCas.length > 0) {
+    const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof tls;
+    settings.ca = [...rootCertificates, ...envCas, ...extraCas];
+  }
   return settings;
+}
+
+/**
+ * The CAs of NODE_EXTRA_CA_CERTS that an explicit `ca` list must repeat (Node adds them only to its
+ * default list): the file moved aside by bin/tsbuild always, Node's own only when `explicit`.
+ * An unreadable file is a warning, as it is for Node.
+ */
+async function casFromEnvironment(explicit: boolean): Promise<string[]> {
+  const file = process.env.TSBUILD_EXTRA_CA_CERTS || (explicit ? process.env.NODE_EXTRA_CA_CERTS : undefined);
+  if (!file) return [];
+  try {
+    return [await readFile(file, 'utf8')];
+  } catch (e) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(e as Error).message}`);
+    return [];
+  }
 }

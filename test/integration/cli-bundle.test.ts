@@ -4,19 +4,25 @@
 // native addon, the worker threads, the lazily loaded registry client) must still be found.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 import { CLI, TempDir, tsbuild, tsbuildOk } from '../helpers/cli.js';
 import { nativeAvailable } from '../../native/index.js';
+import { REPO_ROOT } from '../helpers/busybox-image.js';
 
 const tmp = new TempDir();
 after(() => tmp.cleanup());
 
+const LOADER = join(dirname(CLI), 'tsbuild.cjs');
+const BIN = join(REPO_ROOT, 'bin', 'tsbuild');
+
 test('dist/cli/main.js runs the bundle, which loads only Node built-ins, with its V8 code cache', () => {
-  const loader = readFileSync(CLI, 'utf8');
-  assert.match(loader.split('\n')[1] ?? '', /tsbuild CLI loader/, 'run `npm run build:ts` (tsc, then scripts/bundle-cli.mjs)');
+  assert.match(readFileSync(CLI, 'utf8').split('\n')[1] ?? '', /tsbuild CLI loader/, 'run `npm run build:ts` (tsc, then scripts/bundle-cli.mjs)');
+  const loader = readFileSync(LOADER, 'utf8');
+  assert.match(loader.split('\n')[1] ?? '', /tsbuild CLI loader/);
   const name = /\.\/(tsbuild-[0-9a-f]{16})\.cjs/.exec(loader)?.[1];
   assert.ok(name, 'the loader names its bundle');
   const text = readFileSync(join(dirname(CLI), `${name}.cjs`), 'utf8');
@@ -62,4 +68,29 @@ test('a build compresses its layer in the worker threads started from the bundle
   const layer = inspect.Manifest.layers[0]!;
   assert.match(layer.mediaType, /gzip/);
   assert.ok(layer.size < 1_000_000, `compressed layer of ${layer.size} bytes`);
+});
+
+test('bin/tsbuild (the installed command) runs the CLI, wherever it is linked from', () => {
+  const link = join(tmp.dir('bin'), 'tsbuild');
+  symlinkSync(BIN, link);
+  for (const cmd of [BIN, link]) {
+    const r = spawnSync(cmd, ['version'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Version: /m);
+  }
+});
+
+test('bin/tsbuild keeps NODE_EXTRA_CA_CERTS from Node start-up and reads it only to verify a registry', () => {
+  // Node warns at start-up about an unreadable NODE_EXTRA_CA_CERTS: through bin/tsbuild it never
+  // sees the variable, so a command without TLS says nothing...
+  const missing = join(tmp.dir('ca'), 'missing.pem');
+  const plain = spawnSync(BIN, ['version'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: missing } });
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.doesNotMatch(plain.stderr, /extra certs/i);
+  const direct = spawnSync(process.execPath, [CLI, 'version'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: missing } });
+  assert.match(direct.stderr, /Ignoring extra certs/, 'the control: node itself reads it at start-up');
+  // ...while a command that verifies a registry's certificate reads the file (and warns, as Node does).
+  const pull = spawnSync(BIN, ['pull', '--root', tmp.dir('store3'), '--retry', '0', 'docker://127.0.0.1:1/x/y:latest'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: missing } });
+  assert.equal(pull.status, 1);
+  assert.match(pull.stderr, /Ignoring extra certs from `.*missing\.pem`/);
 });

@@ -2,7 +2,8 @@
 // or a certs.d-style HOST:PORT directory; refused (one line) without it; tlsVerify=false skips it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRegistryDestination, openRegistrySource } from '../../registry/distribution/index.js';
@@ -10,6 +11,7 @@ import { isUserError } from '../../oci/errors.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { makeTestImage } from '../helpers/registry-image.js';
 import { dockerRef, pullImage, pushImage } from '../helpers/registry-copy.js';
+import { REPO_ROOT } from '../helpers/busybox-image.js';
 
 let reg: RegistryServer;
 const img = makeTestImage({ text: 'tls\n' });
@@ -54,3 +56,31 @@ test('tlsVerify=false talks https without verifying', async () => {
   assert.equal((await src.getManifest()).digest, img.manifest.digest);
   await src.close();
 });
+
+test('the tsbuild command trusts a CA given in NODE_EXTRA_CA_CERTS (read lazily by bin/tsbuild)', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'tsbuild-extra-ca-'));
+  const ctx = join(work, 'ctx');
+  await mkdir(ctx);
+  await writeFile(join(ctx, 'Containerfile'), 'FROM scratch\nCOPY a.txt /a.txt\n');
+  await writeFile(join(ctx, 'a.txt'), 'trusted through NODE_EXTRA_CA_CERTS\n');
+  const root = join(work, 'store');
+  const bin = join(REPO_ROOT, 'bin', 'tsbuild');
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) => tsbuildAsyncWith(bin, args, env);
+  assert.equal((await run(['build', '-q', '--root', root, '-t', 'localhost/extra-ca', ctx])).status, 0);
+  const dest = `docker://${reg.host}/secure/extra-ca:1`;
+  const without = await run(['push', '-q', '--root', root, '--retry', '0', 'localhost/extra-ca', dest], { NODE_EXTRA_CA_CERTS: '' });
+  assert.equal(without.status, 1, 'the control: without the CA the push is refused');
+  assert.match(without.stderr, /TLS verification failed/);
+  const withCa = await run(['push', '-q', '--root', root, 'localhost/extra-ca', dest], { NODE_EXTRA_CA_CERTS: reg.caFile! });
+  assert.equal(withCa.status, 0, withCa.stderr);
+});
+
+function tsbuildAsyncWith(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ status: code ?? -1, stderr }));
+  });
+}

@@ -1,0 +1,92 @@
+// Which scheme an insecure registry on an explicit port is spoken to with. A fake server (a raw TCP
+// socket) records the first byte of every connection: 0x16 opens a TLS handshake.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import { RegistryClient } from '../../registry/distribution/client.js';
+
+interface FakeRegistry {
+  port: number;
+  firstBytes: number[];
+  close(): Promise<void>;
+}
+
+/** Answers every plain HTTP request with `answer`; a TLS hello gets the connection closed. */
+async function fakeRegistry(answer: string): Promise<FakeRegistry> {
+  const firstBytes: number[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.once('data', (d) => {
+      firstBytes.push(d[0]!);
+      if (d[0] === 0x16) s.destroy();
+      else s.end(answer);
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    firstBytes,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function ping(port: number, insecure: boolean): Promise<void> {
+  const client = await RegistryClient.create({
+    registry: `127.0.0.1:${port}`,
+    repository: 'x/y',
+    reference: `127.0.0.1:${port}/x/y:latest`,
+    insecure,
+    perHostCertDirs: [],
+    retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    push: true,
+  });
+  try {
+    await client.ping();
+  } finally {
+    await client.close();
+  }
+}
+
+const REGISTRY_200 = 'HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}';
+const REGISTRY_401 = 'HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Basic realm="r"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+
+test('an insecure plain-http registry on an explicit port is never offered a TLS handshake', async () => {
+  for (const answer of [REGISTRY_200, REGISTRY_401]) {
+    const reg = await fakeRegistry(answer);
+    try {
+      await ping(reg.port, true);
+      assert.ok(reg.firstBytes.length >= 1);
+      assert.ok(!reg.firstBytes.includes(0x16), `a TLS handshake was attempted (${answer.split('\r\n')[0]})`);
+    } finally {
+      await reg.close();
+    }
+  }
+});
+
+test('a port that does not answer plain HTTP as a registry is tried with TLS next', async () => {
+  // What Go's TLS server says to plain HTTP: then https must be tried (and fails here: no TLS).
+  const reg = await fakeRegistry('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+  try {
+    await assert.rejects(ping(reg.port, true), /does not look like a registry|400/);
+    assert.ok(reg.firstBytes.includes(0x16), 'https was not tried');
+  } finally {
+    await reg.close();
+  }
+});
+
+test('a registry that is not insecure is only spoken to over TLS', async () => {
+  const reg = await fakeRegistry(REGISTRY_200);
+  try {
+    await assert.rejects(ping(reg.port, false));
+    assert.deepEqual([...new Set(reg.firstBytes)], [0x16]);
+  } finally {
+    await reg.close();
+  }
+});
