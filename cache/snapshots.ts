@@ -6,8 +6,8 @@ import { chainIds, digestHex } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
 import type { BlobStore } from './blobs.js';
 import { exists, fsyncDir, tempName } from './fsutil.js';
-import { applyLayer, type ApplyResult } from './layer-apply.js';
-import { inUserns, usernsRanges } from './userns.js';
+import type { ApplyResult } from './layer-apply.js';
+import { usernsRanges } from './userns-ranges.js';
 
 export interface SnapshotLayer {
   diffID: string;
@@ -52,9 +52,11 @@ export class SnapshotStore {
       if (!(await this.blobs.has(layer.digest))) throw new UserError(`layer ${layer.digest} is not in the store`);
       // Rootless with subordinate ids: unpack as root of a user namespace so the snapshot keeps the
       // layer's owners (mapped into the range), which RUN steps under USER rely on.
+      // The unpacking code (and the user-namespace worker) is loaded when a layer is unpacked, not
+      // for every command that opens the store (a push never unpacks).
       const r: ApplyResult = usernsRanges()
-        ? await inUserns<ApplyResult>({ op: 'unpack', blob: this.blobs.path(layer.digest), mediaType: layer.mediaType, dest: join(work, 'fs') })
-        : await applyLayer(this.blobs.createReadStream(layer.digest), layer.mediaType, join(work, 'fs'), { overlayWhiteouts: true });
+        ? await (await import('./userns.js')).inUserns<ApplyResult>({ op: 'unpack', blob: this.blobs.path(layer.digest), mediaType: layer.mediaType, dest: join(work, 'fs') })
+        : await (await import('./layer-apply.js')).applyLayer(this.blobs.createReadStream(layer.digest), layer.mediaType, join(work, 'fs'), { overlayWhiteouts: true });
       if (r.diffID !== layer.diffID) {
         throw new UserError(`layer ${layer.digest} does not match its diffID: expected ${layer.diffID}, got ${r.diffID}`);
       }
@@ -101,7 +103,7 @@ export class SnapshotStore {
   /** Remove a work dir that did not become a snapshot (rootless: it may hold other ids' files). */
   private async discard(work: string): Promise<void> {
     if (!(await exists(work))) return;
-    if (usernsRanges()) await inUserns({ op: 'rm', paths: [work] }).catch(() => undefined);
+    if (usernsRanges()) await (await import('./userns.js')).inUserns({ op: 'rm', paths: [work] }).catch(() => undefined);
     await fsp.rm(work, { recursive: true, force: true });
   }
 

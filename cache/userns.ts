@@ -4,45 +4,12 @@
 // (for private modes) read or delete. So unpacking snapshots, scanning an upper dir into a layer and
 // removing it happen in a helper process in the same kind of namespace (`unshare` from util-linux,
 // which maps the ranges through newuidmap/newgidmap), where those ids are real.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { usernsRanges, type Range } from './userns-ranges.js';
 
-interface Range { start: number; count: number }
-
-function subRange(file: string, name: string, id: number): Range | undefined {
-  try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [who, s, c] = line.trim().split(':');
-      if ((who === name || who === String(id)) && Number(c) > 0) return { start: Number(s), count: Number(c) };
-    }
-  } catch {
-    /* no file */
-  }
-  return undefined;
-}
-
-let cached: { uid: Range; gid: Range } | null | undefined;
-
-/** The subordinate ranges when this (non-root) process should do file work in a user namespace. */
-export function usernsRanges(): { uid: Range; gid: Range } | undefined {
-  if (cached !== undefined) return cached ?? undefined;
-  cached = null;
-  const uid = process.getuid?.() ?? 0;
-  if (uid === 0 || process.env['TSBUILD_USERNS_FILES'] === '0') return undefined;
-  let name = '';
-  try {
-    name = userInfo().username;
-  } catch {
-    /* no passwd entry */
-  }
-  const u = subRange('/etc/subuid', name, uid);
-  const g = subRange('/etc/subgid', name, uid);
-  if (u && g && spawnSync('unshare', ['--version'], { stdio: 'ignore' }).status === 0) cached = { uid: u, gid: g };
-  return cached ?? undefined;
-}
+export { usernsRanges };
 
 export type UsernsOp =
   | { op: 'unpack'; blob: string; mediaType: string; dest: string }

@@ -174,13 +174,15 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw new UserError(`${src.reference}: manifest has no config or layers`);
   const format = chooseFormat(m.mediaType, dest, opts.format);
 
+  // Whether the destination has each blob is asked for all of them at once, before the
+  // config is read: a warm push to a registry is one round of HEADs whatever the layer count (only
+  // uploads are bounded, below).
+  const asked = [manifest.config, ...manifest.layers].map((d) => (dest.wantsUncompressedLayers && d !== manifest.config && layerCompression(d.mediaType) !== 'none' ? undefined : dest.hasBlob(d)));
+  for (const a of asked) a?.catch(() => undefined); // each is awaited below, or given up with the copy
+
   // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
   const configBytes = await readAll(await src.getBlob(manifest.config));
   verifyBytes(configBytes, manifest.config, src.reference);
-  // Whether the destination has each blob is asked for all of them at once: a warm push to a
-  // registry is one round of HEADs whatever the layer count (only uploads are bounded, below).
-  const asked = [manifest.config, ...manifest.layers].map((d) => (dest.wantsUncompressedLayers && d !== manifest.config && layerCompression(d.mediaType) !== 'none' ? undefined : dest.hasBlob(d)));
-  for (const a of asked) a?.catch(() => undefined); // each is awaited below, or given up with the copy
   const configCopied = (async () => {
     if (await asked[0]!) {
       progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });

@@ -3,9 +3,6 @@
 // lazy import), so this file compiles and works whether or not that module exists yet.
 import { UserError } from '../oci/errors.js';
 import type { Platform } from '../oci/types.js';
-import { openDockerArchiveDestination, openDockerArchiveSource } from './docker-archive.js';
-import { openOciArchiveDestination, openOciArchiveSource } from './oci-archive.js';
-import { openOciLayoutSource, OciLayoutDestination } from './oci-layout.js';
 import { formatTransportReference, parseTransportReference } from './transport-ref.js';
 import type { ImageDestination, ImageSource, TransportName, TransportReference } from './transport.js';
 
@@ -23,18 +20,20 @@ export interface TransportDriver {
   openDestination(ref: TransportReference, ctx: OpenContext): Promise<ImageDestination>;
 }
 
+// Each transport's module is loaded when it is used: a push to a registry never pays for the archive
+// readers and writers (tar-stream, zlib), nor a save to an archive for the registry client.
 const drivers = new Map<TransportName, TransportDriver>([
   ['oci', {
-    openSource: (r) => openOciLayoutSource(r.path, r.tag, formatTransportReference(r)),
-    openDestination: async (r) => new OciLayoutDestination(r.path, r.tag, formatTransportReference(r)),
+    openSource: async (r) => (await import('./oci-layout.js')).openOciLayoutSource(r.path, r.tag, formatTransportReference(r)),
+    openDestination: async (r) => new (await import('./oci-layout.js')).OciLayoutDestination(r.path, r.tag, formatTransportReference(r)),
   }],
   ['oci-archive', {
-    openSource: (r, ctx) => openOciArchiveSource(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
-    openDestination: (r, ctx) => openOciArchiveDestination(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
+    openSource: async (r, ctx) => (await import('./oci-archive.js')).openOciArchiveSource(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
+    openDestination: async (r, ctx) => (await import('./oci-archive.js')).openOciArchiveDestination(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
   }],
   ['docker-archive', {
-    openSource: (r, ctx) => openDockerArchiveSource(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
-    openDestination: (r, ctx) => openDockerArchiveDestination(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
+    openSource: async (r, ctx) => (await import('./docker-archive.js')).openDockerArchiveSource(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
+    openDestination: async (r, ctx) => (await import('./docker-archive.js')).openDockerArchiveDestination(r.path, r.tag, formatTransportReference(r), ctx.tmpDir),
   }],
 ]);
 

@@ -2,7 +2,6 @@
 import { release, userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { detectIsolation, nativeAvailable } from '../../native/index.js';
 import { VERSION } from '../version.js';
 
 function overlayAvailable(): boolean {
@@ -28,7 +27,7 @@ export function registerInfo(program: Command): void {
     .option('--root <dir>', 'storage root directory')
     .option('--format <format>', 'json for machine-readable output')
     .action(async (flags: { root?: string; format?: string }) => {
-      const [{ defaultStoreRoot }, { defaultIsolation }] = await Promise.all([import('../../cache/store.js'), import('../../builder/steps/run-options.js')]);
+      const [{ defaultStoreRoot }, { defaultIsolation }, { detectIsolation, nativeAvailable }] = await Promise.all([import('../../cache/store.js'), import('../../builder/steps/run-options.js'), import('../../native/index.js')]);
       const uid = process.getuid?.() ?? 0;
       const user = userInfo().username;
       const isolation = detectIsolation();

@@ -1,10 +1,11 @@
 // `tsbuild version`: what is running, as `podman version` reports it (plain or --format json).
 import { arch, platform, release } from 'node:os';
 import type { Command } from 'commander';
-import { nativeAvailable } from '../../native/index.js';
 import { VERSION } from '../version.js';
 
-export function versionInfo() {
+export async function versionInfo() {
+  // The addon is loaded here, not when the CLI starts: other commands that never need it skip its cost.
+  const { nativeAvailable } = await import('../../native/index.js');
   return {
     Version: VERSION,
     NodeVersion: process.version,
@@ -20,8 +21,8 @@ export function registerVersion(program: Command): void {
     .description('print the version of tsbuild and of what it runs on')
     .option('--format <format>', '"json" for machine-readable output')
     .addHelpText('after', '\nExamples:\n  tsbuild version\n  tsbuild version --format json\n  tsbuild --version      # just the number')
-    .action((flags: { format?: string }) => {
-      const v = versionInfo();
+    .action(async (flags: { format?: string }) => {
+      const v = await versionInfo();
       if (flags.format === 'json') {
         process.stdout.write(JSON.stringify(v, null, 2) + '\n');
         return;
