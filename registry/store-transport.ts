@@ -1,7 +1,7 @@
 // The local store as a transport: pull = copyImage(source, storeDestination(...)),
 // push = copyImage(storeSource(...), destination). Typed against the few store members used
 // (structurally satisfied by cache/store.ts's Store), so registry/ does not depend on all of cache/.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { UserError } from '../oci/errors.js';
 import { DOCKER_MANIFEST, isIndexMediaType, OCI_MANIFEST } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
@@ -9,6 +9,8 @@ import { parseJsonFrom } from './json.js';
 import { hostPlatform, selectManifest } from './platform.js';
 import type { ImageDestination, ImageSource, ManifestBytes } from './transport.js';
 import { verifyBytes } from './verify.js';
+
+const SMALL_BLOB = 256 << 10;
 
 export interface StoreImageRecord {
   id: string;
@@ -22,6 +24,8 @@ export interface StoreLike<R extends StoreImageRecord = StoreImageRecord> {
     has(digest: string): Promise<boolean>;
     size(digest: string): Promise<number>;
     readBytes(digest: string): Promise<Buffer>;
+    /** A small blob at once, undefined when missing (cache/blobs.ts has it; other stores may not). */
+    readBytesSync?(digest: string): Buffer | undefined;
     createReadStream(digest: string, opts?: { highWaterMark?: number }): Readable;
     ingest(source: Readable | AsyncIterable<Uint8Array>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
   };
@@ -36,9 +40,15 @@ function storeRef(rec: StoreImageRecord): string {
 
 export function storeSource(store: StoreLike, rec: StoreImageRecord): ImageSource {
   const reference = storeRef(rec);
+  const missing = (desc: Descriptor) => new UserError(`${reference}: blob ${desc.digest} is missing from the local store`);
+  /** A small blob whole: at once when the store can (see readBytesSync). */
+  const readSmall = async (desc: Descriptor): Promise<Buffer> => {
+    if (store.blobs.readBytesSync) return store.blobs.readBytesSync(desc.digest) ?? Promise.reject(missing(desc));
+    if (!(await store.blobs.has(desc.digest))) throw missing(desc);
+    return store.blobs.readBytes(desc.digest);
+  };
   const read = async (desc: Descriptor): Promise<Buffer> => {
-    if (!(await store.blobs.has(desc.digest))) throw new UserError(`${reference}: blob ${desc.digest} is missing from the local store`);
-    const bytes = await store.blobs.readBytes(desc.digest);
+    const bytes = await readSmall(desc);
     verifyBytes(bytes, desc, reference);
     return bytes;
   };
@@ -54,7 +64,9 @@ export function storeSource(store: StoreLike, rec: StoreImageRecord): ImageSourc
       throw new UserError(`${reference}: indexes nested too deeply`);
     },
     async getBlob(desc: Descriptor): Promise<Readable> {
-      if (!(await store.blobs.has(desc.digest))) throw new UserError(`${reference}: blob ${desc.digest} is missing from the local store`);
+      // A config (or a tiny layer): read at once rather than through a file stream.
+      if (desc.size >= 0 && desc.size <= SMALL_BLOB && store.blobs.readBytesSync) return Readable.from([await readSmall(desc)]);
+      if (!(await store.blobs.has(desc.digest))) throw missing(desc);
       // 1 MiB reads: a 600 MB layer is ~600 reads and hash updates, not ~10,000 of 64 KiB.
       return store.blobs.createReadStream(desc.digest, { highWaterMark: 1 << 20 });
     },

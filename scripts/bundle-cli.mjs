@@ -8,8 +8,10 @@
 //                                    registry client — and the Node built-ins it requires are loaded
 //                                    when first used, not at start.
 //   dist/cli/tsbuild-<hash>.v8cache  V8's compiled code for it, made by running `tsbuild --help` once,
-//   dist/cli/tsbuild-<hash>.build.v8cache, .push.v8cache: the same, made by running those commands.
+//   dist/cli/tsbuild-<hash>.build.v8cache: the same, made by running a build.
 //                                    Node 20 has no compile cache of its own (22 has).
+//   dist/cli/tsbuild-<hash2>.cjs, .v8cache: pull and push alone (cli/main-transfer.ts), its cache
+//                                    made by running a push.
 //   dist/cli/tsbuild.cjs             a few lines that run the bundle with that cache (bin/tsbuild runs it).
 //   dist/cli/main.js                 replacing tsc's: runs tsbuild.cjs, for \`node dist/cli/main.js\`.
 //
@@ -52,58 +54,67 @@ const ownModuleUrl = {
   },
 };
 
-const result = await build({
-  entryPoints: [entry],
-  write: false,
-  outfile: join(cliDir, 'tsbuild.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  banner: {
-    js: [
-      // The sources are ES modules, strict by definition; CommonJS is not unless told.
-      '"use strict";',
-      'const __tsbuildModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;',
-    ].join('\n'),
-  },
-  // Whitespace and syntax only: stack traces (--debug) keep the real names.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  keepNames: true,
-  sourcemap: 'external',
-  legalComments: 'none',
-  logLevel: 'warning',
-  // Code V8 restores from a cache made in another process has lost Node's hook for import() (Node 20:
-  // "A dynamic import callback was not specified"). import() of the CLI's own modules is resolved
-  // inside the bundle anyway; any other (a Node built-in, a computed path) becomes require().
-  supported: { 'dynamic-import': false },
-  plugins: [ownModuleUrl],
-});
-const code = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
-const map = result.outputFiles.find((f) => f.path.endsWith('.cjs.map'));
-const hash = createHash('sha256').update(code.contents).digest('hex').slice(0, 16);
-const name = `tsbuild-${hash}`;
-const bundle = join(cliDir, `${name}.cjs`);
+// Two bundles: the whole CLI, and pull/push alone (cli/main-transfer.ts). A warm push is over in
+// well under 0.1 s, a third of it Node's own start; the loading that comes on top shrinks with the
+// code loaded (its V8 cache, read and deserialized at every start, is about a third smaller).
+async function bundleOne(entryFile) {
+  const result = await build({
+    entryPoints: [entryFile],
+    write: false,
+    outfile: join(cliDir, 'tsbuild.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    banner: {
+      js: [
+        // The sources are ES modules, strict by definition; CommonJS is not unless told.
+        '"use strict";',
+        'const __tsbuildModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;',
+      ].join('\n'),
+    },
+    // Whitespace and syntax only: stack traces (--debug) keep the real names.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
+    sourcemap: 'external',
+    legalComments: 'none',
+    logLevel: 'warning',
+    // Code V8 restores from a cache made in another process has lost Node's hook for import() (Node 20:
+    // "A dynamic import callback was not specified"). import() of the CLI's own modules is resolved
+    // inside the bundle anyway; any other (a Node built-in, a computed path) becomes require().
+    supported: { 'dynamic-import': false },
+    plugins: [ownModuleUrl],
+  });
+  const code = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
+  const map = result.outputFiles.find((f) => f.path.endsWith('.cjs.map'));
+  const name = `tsbuild-${createHash('sha256').update(code.contents).digest('hex').slice(0, 16)}`;
+  // The bundle is run inside a function wrapper (below), where a #! line would be a syntax error.
+  await writeFile(join(cliDir, `${name}.cjs`), code.text.replace(/^#!.*\n/, '').trimEnd() + `\n//# sourceMappingURL=${name}.cjs.map\n`);
+  await writeFile(join(cliDir, `${name}.cjs.map`), map.text);
+  return name;
+}
 
 // Earlier bundles go first (a tsc run left main.js unbundled, so none is in use).
 for (const f of await readdir(cliDir)) if (/^tsbuild-[0-9a-f]{16}\.(cjs|cjs\.map|([a-z-]+\.)?v8cache)$/.test(f)) await rm(join(cliDir, f), { force: true });
-// The bundle is run inside a function wrapper (below), where a #! line would be a syntax error.
-await writeFile(bundle, code.text.replace(/^#!.*\n/, '').trimEnd() + `\n//# sourceMappingURL=${name}.cjs.map\n`);
-await writeFile(bundle + '.map', map.text);
+const name = await bundleOne(entry);
+const transferName = await bundleOne(join(cliDir, 'main-transfer.js'));
 
 // The loader is CommonJS: started as an ES module it would cost Node's ESM loader (~4 ms) first.
 const loader = `#!/usr/bin/env node
 ${MARK}
-// Runs ./${name}.cjs, the whole CLI in one file, with V8's compiled code from a ./${name}.*v8cache
-// when there is one (all named by the bundle's hash, so they always belong together). The bundle
-// has no import() of anything outside itself: restored code could not run one.
+// Runs ./${name}.cjs, the whole CLI in one file (or ./${transferName}.cjs, pull and push alone),
+// with V8's compiled code from a ./<bundle>.*v8cache when there is one (all named by the bundle's
+// hash, so they always belong together). A bundle has no import() of anything outside itself:
+// restored code could not run one.
 'use strict';
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const vm = require('node:vm');
 
-const file = (suffix) => join(__dirname, '${name}' + suffix);
+// pull and push start from the smaller bundle made for them alone (cli/main-transfer.ts).
+const command = process.argv[2];
+const file = (suffix) => join(__dirname, (command === 'push' || command === 'pull' ? '${transferName}' : '${name}') + suffix);
 const cacheFile = (use) => file(use === 'default' ? '.v8cache' : '.' + use + '.v8cache');
 const bundle = file('.cjs');
 // TSBUILD_MAKE_V8CACHE=USE: this run writes the cache for USE. Only scripts/bundle-cli.mjs sets it,
@@ -112,7 +123,6 @@ const make = process.env.TSBUILD_MAKE_V8CACHE;
 let cachedData;
 if (!make) {
   // The cache made by running this very command, if there is one (build, push), else the general one.
-  const command = process.argv[2];
   for (const use of [...(/^[a-z][a-z0-9-]*$/.test(command ?? '') ? [command] : []), 'default']) {
     try {
       cachedData = readFileSync(cacheFile(use));
@@ -158,7 +168,7 @@ await rm(entry + '.map', { force: true }); // tsc's map of the file replaced
 // The caches. V8 keeps the code of every function a run has compiled, so each is made by a run
 // doing what the command usually does: the general one by `tsbuild --help` (the start of every
 // command), `build`'s by a fully cached rebuild (the rest of a build runs long enough not to
-// notice), `push`'s by a push to an OCI layout. A failed run only leaves a command without its own.
+// notice), the pull/push bundle's by a push to an OCI layout. A failed run only leaves a command without its own.
 function makeCache(use, args) {
   const r = spawnSync(process.execPath, [loaderFile, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}); the CLI works without it, only slower to start`);
@@ -177,7 +187,8 @@ try {
   // First the build that fills the build cache, then the cached rebuild the cache is made from.
   const first = spawnSync(process.execPath, [loaderFile, ...build], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (first.status !== 0) console.error(`note: no V8 code cache for build or push (a warm-up build failed: ${first.stderr.trim().split('\n').pop()})`);
-  else if (makeCache('build', build)) makeCache('push', ['push', '-q', ...root, image, `oci:${join(work, 'layout')}:warm`]);
+  // The pull/push bundle's only cache (its default one), made by a push.
+  else if (makeCache('build', build)) makeCache('default', ['push', '-q', ...root, image, `oci:${join(work, 'layout')}:warm`]);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

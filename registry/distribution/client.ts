@@ -62,6 +62,8 @@ export class RegistryClient {
   /** A ping begun by startPing(), handed to the first request (so it sees that ping's failure). */
   private early: Promise<void> | undefined;
   private closed = false;
+  /** The http origin an insecure registry's plain-http probe (pingPlainFirst) is asking, while it does. */
+  private probing: string | undefined;
 
   private constructor(readonly config: ClientConfig, agent: HttpAgent) {
     this.agent = agent;
@@ -111,7 +113,11 @@ export class RegistryClient {
 
   private async doPing(): Promise<void> {
     const host = apiHost(this.config.registry);
-    if (this.config.insecure && /:\d+$/.test(host) && (await this.pingPlainFirst(host))) return;
+    if (this.config.insecure && /:\d+$/.test(host)) {
+      this.probing = `http://${host}`;
+      const plain = await this.pingPlainFirst(host).finally(() => (this.probing = undefined));
+      if (plain) return;
+    }
     const origins = this.config.insecure ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
     const get = (origin: string) => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
     // An insecure registry is asked over http at the same time: when https turns out not to work
@@ -186,7 +192,19 @@ export class RegistryClient {
   async send(req: RegistryRequest): Promise<HttpResponse> {
     const early = this.early;
     this.early = undefined;
+    const probing = this.probing;
+    const speculative = probing && !isStream(req.body) ? this.once(req, true, { origin: probing, anonymous: true }).catch(() => undefined) : undefined;
     await (early ?? this.ping());
+    if (speculative) {
+      if (this.origin === probing) {
+        const res = await speculative;
+        if (res && res.statusCode !== 401 && !isRetryableStatus(res.statusCode)) return this.accept(req, res);
+        await res?.body.dump();
+      } else {
+        // Not plain http after all: whatever that request gets (a TLS port may never answer it) is not waited for.
+        void speculative.then((res) => res?.body.destroy());
+      }
+    }
     if (isStream(req.body)) return this.accept(req, await this.once(req, false));
     return this.withRetries(req.what, async () => this.accept(req, await this.once(req, true)));
   }
@@ -200,16 +218,20 @@ export class RegistryClient {
     throw await this.statusError(req, res);
   }
 
-  /** One attempt: authorise, send, answer one 401 challenge, follow up to 5 redirects. */
-  private async once(req: RegistryRequest, replayable: boolean): Promise<HttpResponse> {
+  /**
+   * One attempt: authorise, send, answer one 401 challenge, follow up to 5 redirects.
+   * `speculative`: sent to that origin before the ping has picked one (see send()), without
+   * credentials, a 401 handed back as it is.
+   */
+  private async once(req: RegistryRequest, replayable: boolean, speculative?: { origin: string; anonymous: true }): Promise<HttpResponse> {
     const scopes = req.scopes ?? this.defaultScopes();
-    let url = this.resolve(req.url);
-    const registryOrigin = this.resolve('/').origin;
-    let retriedAuth = false;
+    let url = speculative ? new URL(req.url, speculative.origin) : this.resolve(req.url);
+    const registryOrigin = speculative?.origin ?? this.resolve('/').origin;
+    let retriedAuth = !!speculative;
     for (let hop = 0; hop < 6; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'tsbuild', ...req.headers };
       // Credentials go only to the registry itself, never to a redirect target (blob CDN).
-      if (url.origin === registryOrigin) {
+      if (url.origin === registryOrigin && !speculative) {
         const authz = await this.auth.header(scopes);
         if (authz) headers.authorization = authz;
       }

@@ -4,7 +4,7 @@
 // native addon, the worker threads, the lazily loaded registry client) must still be found.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,30 +19,47 @@ after(() => tmp.cleanup());
 const LOADER = join(dirname(CLI), 'tsbuild.cjs');
 const BIN = join(REPO_ROOT, 'bin', 'tsbuild');
 
-test('dist/cli/main.js runs the bundle, which loads only Node built-ins, with its V8 code cache', () => {
+test('dist/cli/main.js runs the bundles, which load only Node built-ins, with their V8 code caches', () => {
   assert.match(readFileSync(CLI, 'utf8').split('\n')[1] ?? '', /tsbuild CLI loader/, 'run `npm run build:ts` (tsc, then scripts/bundle-cli.mjs)');
   const loader = readFileSync(LOADER, 'utf8');
   assert.match(loader.split('\n')[1] ?? '', /tsbuild CLI loader/);
-  const name = /\.\/(tsbuild-[0-9a-f]{16})\.cjs/.exec(loader)?.[1];
-  assert.ok(name, 'the loader names its bundle');
-  const text = readFileSync(join(dirname(CLI), `${name}.cjs`), 'utf8');
-  const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
-  assert.ok(required.length > 0);
-  assert.deepEqual(required.filter((s) => !isBuiltin(s)), [], 'modules loaded from outside the bundle');
-  // No import() left to Node: code restored from the V8 cache cannot run one. ('tsx/esm/api' is
-  // text in a string, the bootstrap of a worker run from TypeScript sources: cache/pgzip.ts.)
-  const imported = [...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!).filter((s) => s !== 'tsx/esm/api');
-  assert.deepEqual(imported, [], 'import() at run time');
-  // The V8 code caches made at build time for this very bundle (a missing or refused one only costs
-  // start-up time, which is why it is checked here), compiled the way the loader does.
+  // The whole CLI, and pull/push alone.
+  const names = [...new Set([...loader.matchAll(/\.\/(tsbuild-[0-9a-f]{16})\.cjs/g)].map((m) => m[1]!))];
+  assert.equal(names.length, 2, 'the loader names both bundles');
   const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle\)\.toString\('utf8'\) \+ '([^']*)'/.exec(loader);
   assert.ok(wrapped, 'the loader wraps the bundle as a function');
-  for (const use of ['', '.build', '.push']) {
-    const cacheFile = join(dirname(CLI), `${name}${use}.v8cache`);
-    assert.ok(existsSync(cacheFile), `no code cache ${cacheFile}`);
-    const script: vm.Script = new vm.Script(wrapped[1] + text + wrapped[2]!.replace('\\n', '\n'), { cachedData: readFileSync(cacheFile) });
-    assert.equal(script.cachedDataRejected, false, `V8 refused ${cacheFile}`);
+  const caches: Record<string, string[]> = { [names[0]!]: ['', '.build'], [names[1]!]: [''] };
+  for (const name of names) {
+    const text = readFileSync(join(dirname(CLI), `${name}.cjs`), 'utf8');
+    const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
+    assert.ok(required.length > 0);
+    assert.deepEqual(required.filter((s) => !isBuiltin(s)), [], `${name}: modules loaded from outside the bundle`);
+    // No import() left to Node: code restored from the V8 cache cannot run one. ('tsx/esm/api' is
+    // text in a string, the bootstrap of a worker run from TypeScript sources: cache/pgzip.ts.)
+    const imported = [...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!).filter((s) => s !== 'tsx/esm/api');
+    assert.deepEqual(imported, [], `${name}: import() at run time`);
+    // The V8 code caches made at build time for this very bundle (a missing or refused one only costs
+    // start-up time, which is why it is checked here), compiled the way the loader does.
+    for (const use of caches[name]!) {
+      const cacheFile = join(dirname(CLI), `${name}${use}.v8cache`);
+      assert.ok(existsSync(cacheFile), `no code cache ${cacheFile}`);
+      const script: vm.Script = new vm.Script(wrapped[1] + text + wrapped[2]!.replace('\\n', '\n'), { cachedData: readFileSync(cacheFile) });
+      assert.equal(script.cachedDataRejected, false, `V8 refused ${cacheFile}`);
+    }
   }
+  // The pull/push bundle is the smaller one: that is its reason to be.
+  assert.ok(statSync(join(dirname(CLI), `${names[1]}.cjs`)).size < statSync(join(dirname(CLI), `${names[0]}.cjs`)).size * 0.75);
+});
+
+test('pull and push run from their own bundle, with the same flags and errors', () => {
+  const help = tsbuildOk(['push', '--help']).stdout;
+  assert.match(help, /--tls-verify/);
+  const bad = tsbuild(['push', '--root', tmp.dir('store-bad'), 'no-such-image', 'oci:/tmp/x']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /no-such-image/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'a stack trace');
+  const usage = tsbuild(['pull']);
+  assert.equal(usage.status, 2, usage.stderr);
 });
 
 test('the bundle finds the native addon next to its source module', () => {

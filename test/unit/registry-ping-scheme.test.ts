@@ -90,3 +90,52 @@ test('a registry that is not insecure is only spoken to over TLS', async () => {
     await reg.close();
   }
 });
+
+test('while the plain-http probe is on its way, a HEAD already goes out (one round trip less), without credentials', async () => {
+  const events: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.once('data', (d) => {
+      const head = d.toString('latin1');
+      const line = head.split('\r\n')[0]!;
+      events.push(`got ${line}${/\r\nauthorization:/i.test(head) ? ' (with credentials)' : ''}`);
+      if (line.startsWith('GET /v2/ ')) {
+        // The ping's answer is held back: the HEAD must not wait for it.
+        setTimeout(() => {
+          events.push('answered ping');
+          s.end(REGISTRY_200);
+        }, 300);
+      } else s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const client = await RegistryClient.create({
+    registry: `127.0.0.1:${port}`,
+    repository: 'x/y',
+    reference: `127.0.0.1:${port}/x/y:latest`,
+    insecure: true,
+    perHostCertDirs: [],
+    creds: { username: 'u', password: 'p' },
+    retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    push: true,
+  });
+  try {
+    client.startPing();
+    const res = await client.send({ method: 'HEAD', url: '/v2/x/y/blobs/sha256:' + 'a'.repeat(64), ok: [200, 404], what: 'checking blob' });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+  } finally {
+    await client.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+  const head = events.findIndex((e) => e.startsWith('got HEAD'));
+  assert.ok(head >= 0, events.join('; '));
+  assert.ok(head < events.indexOf('answered ping'), `the HEAD waited for the ping: ${events.join('; ')}`);
+  assert.equal(events.filter((e) => e.includes('with credentials')).length, 0, events.join('; '));
+  assert.equal(events.filter((e) => e.startsWith('got HEAD')).length, 1, `the HEAD was sent again: ${events.join('; ')}`);
+});

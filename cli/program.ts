@@ -1,0 +1,41 @@
+// The frame of the tsbuild command line: the root command with its global options, and running it
+// with one line and an exit code for any failure. cli/main.ts registers every command on it;
+// cli/main-transfer.ts only pull and push, for the smaller CLI bundle those commands start from
+// (scripts/bundle-cli.mjs): a warm push is over in well under 0.1 s, so loading less shows.
+import { Command, Option } from 'commander';
+import { reportError } from './errors.js';
+import { VERSION } from './version.js';
+
+export function createProgram(): Command {
+  // `tsbuild images | head -1`: the reader went away. That ends our output, not in a stack trace; any
+  // running container is killed with us (its runtime helper has a parent-death signal).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+  return new Command()
+    .name('tsbuild')
+    .description('Build OCI container images from Containerfiles, without a daemon.')
+    .version(VERSION, '-v, --version')
+    .addOption(new Option('--debug', 'print stack traces of internal errors'))
+    .enablePositionalOptions()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride();
+}
+
+export function runProgram(program: Command): void {
+  const debug = process.argv.includes('--debug');
+  // No top-level await: the bundle built from this file (scripts/bundle-cli.mjs) is CommonJS.
+  program.parseAsync(process.argv).catch((e: unknown) => {
+    const err = e as { code?: string; exitCode?: number };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      // commander already printed its message (or help/version): keep its exit code, 2 for usage errors.
+      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    } else {
+      process.exitCode = reportError(e, debug);
+    }
+  });
+}
