@@ -21,7 +21,9 @@
 // user-namespace helper), which the bundled code finds next to the modules it came from — each
 // module's `import.meta.url` becomes the URL of its own file in dist/.
 import { build } from 'esbuild';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -168,13 +170,32 @@ await rm(entry + '.map', { force: true }); // tsc's map of the file replaced
 // The caches. V8 keeps the code of every function a run has compiled, so each is made by a run
 // doing what the command usually does: the general one by `tsbuild --help` (the start of every
 // command), `build`'s by a fully cached rebuild (the rest of a build runs long enough not to
-// notice), the pull/push bundle's by a push to an OCI layout. A failed run only leaves a command without its own.
-function makeCache(use, args) {
-  const r = spawnSync(process.execPath, [loaderFile, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}); the CLI works without it, only slower to start`);
-  return r.status === 0;
+// notice), the pull/push bundle's by a warm push to a registry. A failed run only leaves a command without its own.
+async function makeCache(use, args) {
+  // Asynchronous: the push the pull/push cache is made from talks to a server in this process.
+  const child = spawn(process.execPath, [loaderFile, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [status, signal] = await once(child, 'close');
+  if (status !== 0) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${status ?? signal}: ${stderr.trim().split('\n').pop()}); the CLI works without it, only slower to start`);
+  return status === 0;
 }
-makeCache('default', ['--help']);
+
+/**
+ * Just enough of a registry for a warm push to run its course (every blob present, the manifest
+ * taken), so the pull/push cache holds the registry client's code as a real push runs it. Only
+ * this build step talks to it.
+ */
+async function warmPushTarget() {
+  const server = createServer((req, res) => {
+    req.resume();
+    const status = req.method === 'PUT' ? 201 : req.url === '/v2/' || req.method === 'HEAD' ? 200 : 404;
+    res.writeHead(status, { 'docker-distribution-api-version': 'registry/2.0', 'content-length': '0' }).end();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { host: `127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+await makeCache('default', ['--help']);
 const work = await mkdtemp(join(tmpdir(), 'tsbuild-v8cache-'));
 try {
   const ctx = join(work, 'context');
@@ -187,8 +208,15 @@ try {
   // First the build that fills the build cache, then the cached rebuild the cache is made from.
   const first = spawnSync(process.execPath, [loaderFile, ...build], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (first.status !== 0) console.error(`note: no V8 code cache for build or push (a warm-up build failed: ${first.stderr.trim().split('\n').pop()})`);
-  // The pull/push bundle's only cache (its default one), made by a push.
-  else if (makeCache('build', build)) makeCache('default', ['push', '-q', ...root, image, `oci:${join(work, 'layout')}:warm`]);
+  // The pull/push bundle's only cache (its default one), made by a warm push to a registry.
+  else if (await makeCache('build', build)) {
+    const target = await warmPushTarget();
+    try {
+      await makeCache('default', ['push', '-q', ...root, '--tls-verify=false', '--retry', '0', image, `docker://${target.host}/code-cache:warm`]);
+    } finally {
+      await target.close();
+    }
+  }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
