@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { CHUNK, pgzip } from '../../cache/pgzip.js';
 import { crc32, crc32Combine, crc32CombineSlow } from '../../cache/pgzip-crc32.js';
-import { nativeCrc32, storedBlocks } from '../../cache/pgzip-chunk.js';
+import { looksIncompressible, nativeCrc32, storedBlocks, SURELY_COMPRESSIBLE_BITS } from '../../cache/pgzip-chunk.js';
 
 async function gz(data: Buffer, step: number, opts: { level?: number; inline?: boolean } = {}): Promise<Buffer> {
   const out: Uint8Array[] = [];
@@ -90,5 +90,44 @@ describe('pgzip', () => {
     assert.deepEqual(gunzipSync(await gz(Buffer.alloc(0), 1)), Buffer.alloc(0));
     for (const level of [0, 1, 6, 9]) assert.deepEqual(gunzipSync(await gz(Buffer.from('hi'), 1, { level })), Buffer.from('hi'));
     await assert.rejects(gz(Buffer.from('x'), 1, { level: 10 }), /level/);
+  });
+});
+
+describe('the stored-or-deflate probe', () => {
+  // looksIncompressible answers "compressible" without deflating when a sample has at most 6 bits of
+  // entropy per byte. That may only ever skip a deflate that would have said the same: check the
+  // deflate on samples right at that bound, with no repetition a match could use.
+  const PROBE = 16 * 1024;
+  const entropy = (b: Uint8Array): number => {
+    const c = new Array<number>(256).fill(0);
+    for (const x of b) c[x]!++;
+    return -c.filter((n) => n > 0).reduce((h, n) => h + (n / b.length) * Math.log2(n / b.length), 0);
+  };
+  /** Random bytes drawn from `alphabet` symbols, the first `heavy` of them twice as likely. */
+  const drawn = (alphabet: number, heavy: number, seed: number): Buffer => {
+    const r = randomBytes(PROBE * 2);
+    const out = Buffer.alloc(PROBE);
+    const weights = alphabet + heavy;
+    for (let i = 0; i < PROBE; i++) {
+      const v = r.readUInt16LE(i * 2) % weights;
+      out[i] = (((v < 2 * heavy ? v >> 1 : v - heavy) * 37 + seed) & 0xff);
+    }
+    return out;
+  };
+  it('a sample at or under the entropy bound always deflates by more than the 3% that decides', () => {
+    const atBound = Math.floor(2 ** SURELY_COMPRESSIBLE_BITS);
+    for (const [alphabet, heavy] of [[atBound, 0], [atBound + 6, 10], [atBound + 16, 30], [48, 0], [atBound + 36, 60]] as const) {
+      const sample = drawn(alphabet, heavy, alphabet);
+      const h = entropy(sample);
+      if (h > SURELY_COMPRESSIBLE_BITS) continue; // only samples the shortcut answers are in question
+      const out = deflateRawSync(sample, { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
+      assert.ok(out.length < sample.length * 0.97, `entropy ${h.toFixed(3)}: deflate kept ${out.length} of ${sample.length} bytes`);
+      assert.equal(looksIncompressible(Buffer.concat([sample, sample, sample, sample])), false);
+    }
+  });
+  it('random and already-compressed data are still found incompressible', () => {
+    assert.equal(looksIncompressible(randomBytes(1 << 18)), true);
+    assert.equal(looksIncompressible(gzipSync(Buffer.from(randomBytes(1 << 18).toString('base64')), { level: 9 })), true);
+    assert.equal(looksIncompressible(Buffer.from('const a = require("x");\n'.repeat(10_000))), false);
   });
 });
