@@ -109,7 +109,7 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
   // One read of the source through its checks; a destination that must send the blob again
   // (a streamed upload that failed half-way) gets a new one, and the abandoned one is let go.
   const open = async (): Promise<Readable> => {
-    const stages: Transform[] = [...(onBytes ? [new ByteCounter(onBytes)] : []), new DigestVerifier(desc, src.reference)];
+    const stages: Transform[] = [...(onBytes ? [new ByteCounter(onBytes)] : []), new DigestVerifier(desc, src.reference, { sizeOnly: !decompress && dest.checksDigests })];
     last = stages[stages.length - 1] as DigestVerifier;
     if (decompress) {
       stages.push(decompressor(decompress, src.reference));

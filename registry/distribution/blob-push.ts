@@ -13,8 +13,9 @@ import { UserError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/types.js';
 import { mountCandidates, recordBlobLocation } from './blob-locations.js';
 import { RetryableStatus, type RegistryClient } from './client.js';
+import type { HttpResponse } from './http.js';
 import { short } from './blob-pull.js';
-import { describeNetworkError, isRetryableNetworkError } from './errors.js';
+import { describeNetworkError, isRetryableNetworkError, readErrorBody, statusText } from './errors.js';
 import { backoffDelay, sleep } from './retry.js';
 
 /** Blobs up to this size go up in one request from memory. */
@@ -125,9 +126,22 @@ async function chunkedUpload(client: RegistryClient, desc: Descriptor, location:
   const res = await client.send({
     method: 'PUT', url: put.toString(),
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(finalBody.length) },
-    body: finalBody.parts, ok: [201, 204], what: `uploading blob ${short(desc.digest)}`,
+    body: finalBody.parts, ok: [201, 204, 400], what: `uploading blob ${short(desc.digest)}`,
   });
-  await res.body.dump();
+  await closed(res, client, desc, `uploading blob ${short(desc.digest)}`);
+}
+
+/**
+ * The closing PUT's answer. A 400 DIGEST_INVALID means what was sent is not what its digest names:
+ * the copy being pushed is damaged (the source's own digest check is left to the registry, see
+ * ImageDestination.checksDigests).
+ */
+async function closed(res: HttpResponse, client: RegistryClient, desc: Descriptor, what: string): Promise<void> {
+  const { reference } = client.config;
+  if (res.statusCode !== 400) return res.body.dump();
+  const detail = await readErrorBody(res);
+  if (/^DIGEST_INVALID/.test(detail)) throw new UserError(`${reference}: blob ${desc.digest} does not match its digest (digest mismatch, found by the registry): the local copy is damaged`);
+  throw new UserError(`${what} for ${reference}: ${statusText(400)}${detail ? ` (${detail})` : ''}`);
 }
 
 /**
@@ -183,8 +197,8 @@ async function streamUpload(client: RegistryClient, desc: Descriptor, location: 
   }
   const put = client.resolve(location);
   put.searchParams.set('digest', desc.digest);
-  const res = await client.send({ method: 'PUT', url: put.toString(), headers: { 'content-length': '0' }, ok: [201, 204], what });
-  await res.body.dump();
+  const res = await client.send({ method: 'PUT', url: put.toString(), headers: { 'content-length': '0' }, ok: [201, 204, 400], what });
+  await closed(res, client, desc, what);
 }
 
 /** Counts (and, unless verified upstream, hashes) what is streamed; fails it when it outgrows `desc`. */

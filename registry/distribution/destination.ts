@@ -13,6 +13,8 @@ import { pushManifest } from './manifest.js';
 
 export class RegistryDestination implements ImageDestination {
   readonly supportedManifestTypes = [OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST];
+  /** The closing PUT of every upload names the digest, and the registry refuses a mismatch (DIGEST_INVALID). */
+  readonly checksDigests = true;
   private readonly limit: LimitFunction;
 
   constructor(
