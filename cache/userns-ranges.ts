@@ -1,7 +1,8 @@
 // Whether this process does its file work in a user namespace (cache/userns.ts), and with which
 // subordinate id ranges. Apart from userns.ts so that asking does not load the helper's code.
-import { spawnSync } from 'node:child_process';
+import type * as childProcess from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 
 export interface Range { start: number; count: number }
@@ -34,6 +35,8 @@ export function usernsRanges(): { uid: Range; gid: Range } | undefined {
   }
   const u = subRange('/etc/subuid', name, uid);
   const g = subRange('/etc/subgid', name, uid);
+  // node:child_process only when it is needed: root never gets here, and every command opens the store.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
   if (u && g && spawnSync('unshare', ['--version'], { stdio: 'ignore' }).status === 0) cached = { uid: u, gid: g };
   return cached ?? undefined;
 }

@@ -3,8 +3,8 @@
 // after every blob and the manifest are in, so a failure leaves no image (and no tag) behind.
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
+import type * as zlibModule from 'node:zlib';
 import { convertManifest, layerMediaType, manifestFormatOf, manifestMediaType } from '../oci/convert.js';
 import { sha256 } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
@@ -41,7 +41,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 function decompressor(compression: 'gzip' | 'zstd', reference: string): Transform {
-  if (compression === 'gzip') return createGunzip();
+  // node:zlib only for copies that decompress (into the store or an archive), not for every push.
+  const zlib = createRequire(import.meta.url)('node:zlib') as typeof zlibModule;
+  if (compression === 'gzip') return zlib.createGunzip();
   // zstd decompression is only in newer Node versions; look it up at run time.
   const make = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
   if (!make) throw new UserError(`${reference}: cannot decompress a zstd layer with this Node.js version (needs Node >= 22.15)`);

@@ -56,6 +56,24 @@ const ownModuleUrl = {
   },
 };
 
+/**
+ * commander requires node:child_process at load, for subcommands run as separate executables, which
+ * tsbuild has none of. Loading it (with net and dgram) cost every command ~1 ms: commander gets a
+ * stand-in that loads the real module on first use.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes(`${sep}node_modules${sep}commander${sep}`) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: 'module.exports = new Proxy({}, { get: (_, key) => require("node:child_process")[key] });',
+      loader: 'js',
+    }));
+  },
+};
+
 // Two bundles: the whole CLI, and pull/push alone (cli/main-transfer.ts). A warm push is over in
 // well under 0.1 s, a third of it Node's own start; the loading that comes on top shrinks with the
 // code loaded (its V8 cache, read and deserialized at every start, is about a third smaller).
@@ -86,7 +104,7 @@ async function bundleOne(entryFile) {
     // "A dynamic import callback was not specified"). import() of the CLI's own modules is resolved
     // inside the bundle anyway; any other (a Node built-in, a computed path) becomes require().
     supported: { 'dynamic-import': false },
-    plugins: [ownModuleUrl],
+    plugins: [ownModuleUrl, lazyChildProcessForCommander],
   });
   const code = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
   const map = result.outputFiles.find((f) => f.path.endsWith('.cjs.map'));

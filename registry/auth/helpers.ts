@@ -1,6 +1,7 @@
 // Docker credential helpers: `docker-credential-<name> get` reads the server URL on stdin and prints
 // {"ServerURL","Username","Secret"}. A missing entry is not an error (no credentials, try anonymous).
-import { spawn } from 'node:child_process';
+import type * as childProcess from 'node:child_process';
+import { createRequire } from 'node:module';
 import { UserError } from '../../oci/errors.js';
 import type { Credentials } from './credentials.js';
 
@@ -26,6 +27,8 @@ export async function runCredentialHelper(name: string, serverUrl: string): Prom
 
 function run(bin: string, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: string }> {
   return new Promise((resolve) => {
+    // node:child_process is loaded here, not with the registry client: most pushes run no helper.
+    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
     const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
