@@ -9,11 +9,13 @@ import { VERSION } from './version.js';
 export function createProgram(): Command {
   // `tsbuild images | head -1`: the reader went away. That ends our output, not in a stack trace; any
   // running container is killed with us (its runtime helper has a parent-death signal).
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
+  for (const name of ['stdout', 'stderr'] as const) {
+    whenCreated(name, (stream) =>
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        throw e;
+      }),
+    );
   }
   return new Command()
     .name('tsbuild')
@@ -37,5 +39,27 @@ export function runProgram(program: Command): void {
     } else {
       process.exitCode = reportError(e, debug);
     }
+  });
+}
+
+/**
+ * Run `then` on process.stdout or process.stderr when something first uses it. Node creates each on
+ * first access (a pipe is a net.Socket): ~1 ms apiece that a quiet command (`push -q`) never needs.
+ */
+function whenCreated(name: 'stdout' | 'stderr', then: (stream: NodeJS.WriteStream) => void): void {
+  const own = Object.getOwnPropertyDescriptor(process, name);
+  if (!own?.get || !own.configurable) {
+    then(process[name]);
+    return;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: own.enumerable,
+    get() {
+      Object.defineProperty(process, name, own);
+      const stream = own.get!.call(process) as NodeJS.WriteStream;
+      then(stream);
+      return stream;
+    },
   });
 }

@@ -8,6 +8,7 @@
 //          per-layer bars for pulls and pushes (progress-tty.ts).
 //   json   one event object per line (progress-json.ts).
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { Option, type Command } from 'commander';
 import type { BuildEvent, ProgressEvent, TransferEvent } from '../builder/events.js';
 import { clip, formatBytes, formatDuration, shortDigest } from './progress-format.js';
@@ -129,8 +130,10 @@ export function parseProgressMode(mode: string | undefined): ProgressMode {
 /** The renderer for a command's flags: `auto` is tty on a terminal (and not TERM=dumb), plain otherwise. */
 export function createProgress(opts: CreateProgressOptions = {}): Progress {
   let mode = parseProgressMode(opts.mode);
-  const stream = opts.stream ?? process.stderr;
-  let write = (s: string) => void stream.write(s);
+  // process.stderr is looked up when first written to: creating it costs ~1 ms, and a quiet command
+  // that succeeds never writes.
+  const stream = () => opts.stream ?? process.stderr;
+  let write = (s: string) => void stream().write(s);
   let fd: number | undefined;
   if (opts.logfile) {
     try {
@@ -147,7 +150,7 @@ export function createProgress(opts: CreateProgressOptions = {}): Progress {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
   };
-  if (mode === 'auto') mode = stream.isTTY && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
+  if (mode === 'auto') mode = (opts.stream ? opts.stream.isTTY : isatty(2)) && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
   // -q: nothing but warnings, whatever --progress says (the image ID still goes to stdout).
   if (opts.quiet) mode = 'plain';
 
@@ -155,7 +158,7 @@ export function createProgress(opts: CreateProgressOptions = {}): Progress {
     const p = jsonProgress(write);
     return { ...p, close: (e) => (p.close(e), closeFile()) };
   }
-  if (mode === 'tty') return ttyProgress({ write, columns: () => stream.columns || Number(process.env.COLUMNS) || 80 });
+  if (mode === 'tty') return ttyProgress({ write, columns: () => stream().columns || Number(process.env.COLUMNS) || 80 });
   const plain = plainProgress({ quiet: Boolean(opts.quiet), write });
   return {
     event: plain,

@@ -105,6 +105,7 @@ async function bundleOne(entryFile) {
     // inside the bundle anyway; any other (a Node built-in, a computed path) becomes require().
     supported: { 'dynamic-import': false },
     plugins: [ownModuleUrl, lazyChildProcessForCommander],
+    define: { __TSBUILD_VERSION__: JSON.stringify(JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')).version) },
   });
   const code = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
   const map = result.outputFiles.find((f) => f.path.endsWith('.cjs.map'));
