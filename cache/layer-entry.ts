@@ -31,6 +31,8 @@ export const OPAQUE_WHITEOUT = '.wh..wh..opq';
  * clamping it would hide a hostile archive.
  */
 export function normalizeEntryPath(name: string): string {
+  // Paths the planner joined are clean already: no split and join for each of 20,000 of them.
+  if (!UNCLEAN_PATH.test(name)) return name;
   const parts: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
@@ -39,6 +41,9 @@ export function normalizeEntryPath(name: string): string {
   }
   return parts.join('/');
 }
+
+/** A leading, trailing or doubled '/', or a '.' or '..' component. */
+const UNCLEAN_PATH = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$/;
 
 /**
  * Order of entries in a layer: by path bytes, except that an opaque marker sorts directly after its
