@@ -6,11 +6,12 @@
 // (<repo>/dist/native/index.js). TSBUILD_NATIVE_DIR overrides the directory.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { constants as osConstants, userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownSubIds } from './subids.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -191,25 +192,6 @@ const signalNames = new Map<number, string>(
   Object.entries(osConstants.signals).map(([name, num]) => [num as number, name]),
 );
 
-function parseSubIds(file: string, name: string, id: number): { start: number; count: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const [who, start, count] = line.trim().split(':');
-    if (!who || start === undefined || count === undefined) continue;
-    if (who === name || who === String(id)) {
-      const s = Number(start);
-      const c = Number(count);
-      if (Number.isInteger(s) && Number.isInteger(c) && c > 0) return { start: s, count: c };
-    }
-  }
-  return undefined;
-}
-
 /**
  * The id map rootless mode uses when the caller gives none: container root =
  * the current user, 1..n = the user's /etc/subuid (/etc/subgid) range; without
@@ -223,14 +205,7 @@ export function defaultRootlessIdMap(): { idMap: IdMap; viaHelpers: boolean } {
     const ident = [{ containerId: 0, hostId: 0, size: 65536 }];
     return { idMap: { uidMap: ident, gidMap: ident }, viaHelpers: false };
   }
-  let name = '';
-  try {
-    name = userInfo().username;
-  } catch {
-    /* no passwd entry */
-  }
-  const su = parseSubIds('/etc/subuid', name, uid);
-  const sg = parseSubIds('/etc/subgid', name, uid);
+  const { uid: su, gid: sg } = ownSubIds(uid);
   if (su && sg) {
     return {
       idMap: {
