@@ -10,7 +10,8 @@
 //     of exactly the files it selects (context) or the source stage's result key / image digest;
 //   RUN: the expanded command, shell, user, workdir, network, every ARG and ENV it sees, its mounts
 //     (bind: content of the bound files; from=: stage key or image digest; secrets: ids, never values).
-// Inputs are kept per key so a miss can say which one changed (explainMiss).
+// Inputs are kept per key so a miss can say which one changed (explainMiss); the per-file digests of a
+// COPY's selection are kept beside them (FileDigests), outside the key, which `selection` covers.
 import { createHash } from 'node:crypto';
 import type { StepInputs } from '../../cache/build-cache.js';
 import type { Instruction } from '../containerfile/index.js';
@@ -25,9 +26,18 @@ import { defaultRunOptions } from '../steps/run-options.js';
 import { envMap, currentShell, currentWorkdir, type StageState } from './stage-state.js';
 import type { StepContext } from './solver.js';
 
+/**
+ * `file:PATH` (or `file:<mount> seed:PATH`) → short digest of that file's content and metadata: kept
+ * apart from the named inputs because the key does not need them (the `selection` or mount input
+ * already covers every file), only an explanation of a miss does, and a COPY of 20,000 files made an
+ * object of 20,000 keys to build, sort and hash.
+ */
+export type FileDigests = Map<string, string>;
+
 export interface StepKey {
   key: string;
   inputs: StepInputs;
+  files?: FileDigests;
   /** Set when this step must always run (and why), e.g. ADD of a URL without --checksum. */
   uncacheable?: string;
 }
@@ -72,8 +82,8 @@ export function rootInputs(base: string, opts: { platform: string; format: strin
   return inputs;
 }
 
-function addFiles(inputs: StepInputs, sel: SelectionDigest, prefix = ''): void {
-  for (const [p, d] of sel.files) inputs[`file:${prefix}${p}`] = d;
+function addFiles(files: FileDigests, sel: SelectionDigest, prefix = ''): void {
+  for (const [p, d] of sel.files) files.set(`file:${prefix}${p}`, d);
 }
 
 /** `--from=` / `from=`: an earlier stage (name or index) or an image. */
@@ -90,6 +100,7 @@ async function fromInput(from: string, kc: KeyContext): Promise<string> {
 /** Inputs of one step; metadata instructions must already be applied to `state`. */
 export async function stepKey(ins: Instruction, state: StageState, parent: string, kc: KeyContext): Promise<StepKey> {
   const inputs: StepInputs = { instruction: ins.original };
+  const files: FileDigests = new Map();
   let uncacheable: string | undefined;
   if (ins.kind === 'ARG') {
     // Nothing else: the value reaches the key of every step that uses it.
@@ -108,7 +119,7 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
         // The build's shared view of the context: the COPY itself then stats nothing again.
         const sel = await kc.hasher.hashSources(local, { verb: ins.kind, location: ins.pos, exclude: req.exclude, source: buildContextSource(kc.step.solve) });
         inputs['selection'] = sel.digest;
-        addFiles(inputs, sel);
+        addFiles(files, sel);
       }
     }
   } else if (ins.kind === 'RUN') {
@@ -130,7 +141,7 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
           // A bind of the context (or a cache seeded from it): the bound files' content is an input.
           const sel = await kc.hasher.hashSources([m.source ?? '/'], { verb: 'COPY', location: ins.pos });
           source = sel.digest;
-          addFiles(inputs, sel, m.type === 'bind' ? '' : `${m.target} seed:`);
+          addFiles(files, sel, m.type === 'bind' ? '' : `${m.target} seed:`);
         }
         inputs[id] = JSON.stringify({ ...m, source: m.source, content: source });
       } else {
@@ -140,23 +151,40 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
   } else {
     inputs['kind'] = (ins as Instruction).kind;
   }
-  return { key: digestOf(parent, inputs), inputs, ...(uncacheable ? { uncacheable } : {}) };
+  return { key: digestOf(parent, inputs), inputs, ...(files.size > 0 ? { files } : {}), ...(uncacheable ? { uncacheable } : {}) };
+}
+
+const NO_FILES: FileDigests = new Map();
+
+/** The file digests of a step: `files`, plus any `file:` entries in `inputs` (records written before they were kept apart). */
+function fileDigests(inputs: StepInputs, files: FileDigests | undefined): FileDigests {
+  const inline = Object.keys(inputs).filter((k) => k.startsWith('file:'));
+  if (inline.length === 0) return files ?? NO_FILES;
+  const all = new Map(files);
+  for (const k of inline) all.set(k, inputs[k]!);
+  return all;
 }
 
 /** One short clause saying what differs between the inputs of the last build on this parent and now. */
-export function explainMiss(prev: StepInputs | undefined, cur: StepInputs): string | undefined {
+export function explainMiss(prev: StepInputs | undefined, cur: StepInputs, prevFiles?: FileDigests, curFiles?: FileDigests): string | undefined {
   if (!prev) return undefined;
   if (prev['instruction'] !== cur['instruction']) return 'instruction changed';
   if (prev['base'] !== cur['base'] && 'base' in cur) return cur['base']?.startsWith('stage:') ? 'base stage changed' : 'base image changed';
   const files = { changed: [] as string[], added: [] as string[], removed: [] as string[] };
+  const before = fileDigests(prev, prevFiles);
+  const now = fileDigests(cur, curFiles);
+  for (const [k, d] of now) {
+    const was = before.get(k);
+    if (was === undefined) files.added.push(k.slice(5));
+    else if (was !== d) files.changed.push(k.slice(5));
+  }
+  for (const k of before.keys()) if (!now.has(k)) files.removed.push(k.slice(5));
+  for (const list of [files.changed, files.added, files.removed]) list.sort();
   const other: string[] = [];
   const keys = new Set([...Object.keys(prev), ...Object.keys(cur)]);
   for (const k of [...keys].sort()) {
-    if (prev[k] === cur[k]) continue;
-    if (k.startsWith('file:')) {
-      const p = k.slice(5);
-      (k in prev ? (k in cur ? files.changed : files.removed) : files.added).push(p);
-    } else if (k === 'selection') {
+    if (prev[k] === cur[k] || k.startsWith('file:')) continue;
+    if (k === 'selection') {
       continue; // explained by the file: entries (or by nothing visible: a rename of a source)
     } else if (k.startsWith('arg:')) other.push(`build arg ${k.slice(4)} changed`);
     else if (k.startsWith('env:')) other.push(`env ${k.slice(4)} changed`);

@@ -233,7 +233,7 @@ export class Solver {
     const root = rootInputs(base, { platform: formatPlatform(state.platform), format: layerFormatKey(o), timestamp: o.timestamp, sourceDateEpoch: o.sourceDateEpoch });
     let parent = digestOf('stage-root', root);
     const rootSlot = digestOf('stage-root-slot', { from: stage.from.original, stage: String(stage.index) });
-    const prevRoot = await this.cache.previousInputs(rootSlot);
+    const prevRoot = (await this.cache.previousInputs(rootSlot))?.inputs;
     // Why the first step would miss when nothing is recorded on this root: the base moved.
     let chainReason: string | undefined = prevRoot && digestOf('stage-root', prevRoot) !== parent ? explainMiss(prevRoot, root) : undefined;
     if (!prevRoot || chainReason) await this.cache.recordInputs(rootSlot, root);
@@ -281,7 +281,7 @@ export class Solver {
         if (remote.layer && !(await o.store.blobs.has(remote.layer.digest))) this.pending.set(remote.layer.digest, remote.layer);
         await this.cache.put(remote);
         // First use on this machine: remember its inputs so later misses here can be explained.
-        await this.cache.recordInputs(slot, k.inputs);
+        await this.cache.recordInputs(slot, k.inputs, k.files);
       }
     }
     let layer: LayerRef | undefined;
@@ -300,7 +300,7 @@ export class Solver {
       else if (!metadata) layer = await o.steps[ins.kind as 'COPY' | 'ADD' | 'RUN'](ins, ctx);
       if (!k.uncacheable) {
         await this.cache.put({ version: 1, key: k.key, ...(layer ? { layer: { diffID: layer.diffID, digest: layer.digest, size: layer.size, mediaType: layer.mediaType } } : {}), created, instruction: ins.original });
-        await this.cache.recordInputs(slot, k.inputs);
+        await this.cache.recordInputs(slot, k.inputs, k.files);
       }
     }
     if (!k.uncacheable) this.usedEntries.set(k.key, entry ?? { version: 1, key: k.key, ...(layer ? { layer: { diffID: layer.diffID, digest: layer.digest, size: layer.size, mediaType: layer.mediaType } } : {}), created, instruction: ins.original });
@@ -331,8 +331,8 @@ export class Solver {
   /** What made a step miss: compared with the inputs of the last step built on the same parent. */
   private async missReason(parent: string, slot: string, k: StepKey, chainReason: string | undefined): Promise<string> {
     const prev = await this.cache.previousInputs(slot);
-    if (prev && digestOf(parent, prev) === k.key) return 'cache entry or its layer was pruned';
-    return explainMiss(prev, k.inputs) ?? chainReason ?? 'not in cache';
+    if (prev && digestOf(parent, prev.inputs) === k.key) return 'cache entry or its layer was pruned';
+    return explainMiss(prev?.inputs, k.inputs, prev?.files, k.files) ?? chainReason ?? 'not in cache';
   }
 
   private context(state: StageState, step: number): StepContext {

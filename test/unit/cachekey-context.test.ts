@@ -8,6 +8,7 @@ import { ContextHasher } from '../../builder/context/hash.js';
 import { StatCache } from '../../cache/stat-cache.js';
 import { digestOf, explainMiss } from '../../builder/solve/cache-key.js';
 import { TempDir } from '../helpers/cli.js';
+import { BuildCache } from '../../cache/build-cache.js';
 
 const loc = { file: 'Containerfile', line: 1 };
 
@@ -86,6 +87,26 @@ test('explainMiss names what changed', () => {
   assert.equal(explainMiss(prev, { ...removed, 'file:app/c.js': 'cc' }), 'app/c.js added; app/b.js removed');
   assert.equal(explainMiss(prev, { ...prev, instruction: 'RUN y' }), 'instruction changed');
   assert.equal(explainMiss({ base: 'sha256:1' }, { base: 'sha256:2' }), 'base image changed');
+});
+
+test('explainMiss with the file digests kept apart, as recorded beside the inputs, and from an older record', async () => {
+  const inputs = { instruction: 'COPY . /app', selection: 's1' };
+  const files = new Map([['file:app/a.js', 'aa'], ['file:app/b.js', 'bb'], ['file:app/c.js', 'cc'], ['file:app/d.js', 'dd']]);
+  const now = new Map([['file:app/a.js', 'a2'], ['file:app/b.js', 'bb'], ['file:app/d.js', 'd2'], ['file:app/e.js', 'ee']]);
+  assert.equal(explainMiss(inputs, { ...inputs, selection: 's2' }, files, now), 'app/a.js, app/d.js changed; app/e.js added; app/c.js removed');
+  // A record written with the files among the inputs explains the same way.
+  const older = { ...inputs, ...Object.fromEntries(files) };
+  assert.equal(explainMiss(older, { ...inputs, selection: 's2' }, undefined, now), 'app/a.js, app/d.js changed; app/e.js added; app/c.js removed');
+  // Through the record on disk: the map comes back whole, and the key never depended on it.
+  const tmp = new TempDir();
+  const cache = new BuildCache(tmp.dir('store'), tmp.dir('tmp'));
+  const slot = digestOf('slot', { stage: '0', step: '2' });
+  await cache.recordInputs(slot, inputs, files);
+  const back = await cache.previousInputs(slot);
+  assert.deepEqual(back?.inputs, inputs);
+  assert.deepEqual([...(back?.files ?? [])], [...files]);
+  assert.equal(digestOf('p', back!.inputs), digestOf('p', inputs));
+  tmp.cleanup();
 });
 
 test('keys: input order does not matter, any value does', () => {
