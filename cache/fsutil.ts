@@ -1,6 +1,6 @@
 // Small filesystem helpers shared by the stores: atomic writes and pid-tagged temp names.
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, type Stats } from 'node:fs';
+import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import type { LayerEntryType } from './layer-entry.js';
 import { join } from 'node:path';
 
@@ -83,13 +83,20 @@ export async function lstatIfExists(path: string): Promise<Stats | undefined> {
 
 /** The layer entry type of a file; sockets, which never belong in images, are reported as such. */
 export function fileTypeOf(st: Stats): LayerEntryType | 'socket' {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isFIFO()) return 'fifo';
-  return 'socket';
+  return fileTypeOfMode(st.mode);
+}
+
+/** The same from st_mode's type bits (for stats that are numbers, not a Stats object). */
+export function fileTypeOfMode(mode: number): LayerEntryType | 'socket' {
+  switch (mode & fsConstants.S_IFMT) {
+    case fsConstants.S_IFREG: return 'file';
+    case fsConstants.S_IFDIR: return 'dir';
+    case fsConstants.S_IFLNK: return 'symlink';
+    case fsConstants.S_IFCHR: return 'char';
+    case fsConstants.S_IFBLK: return 'block';
+    case fsConstants.S_IFIFO: return 'fifo';
+    default: return 'socket';
+  }
 }
 
 /** Overlay's whiteout: a character device 0/0. */

@@ -27,6 +27,7 @@ export function nativeBuildDir(): string {
 }
 
 interface Addon {
+  lstatAt(dir: string, names: string[]): Float64Array;
   mknod(path: string, mode: number, major: number, minor: number): void;
   lgetxattr(path: string, name: string): Buffer | undefined;
   lsetxattr(path: string, name: string, value: Buffer): void;
@@ -71,6 +72,18 @@ export function nativeAvailable(): boolean {
  */
 export function mknod(path: string, mode: number, major: number, minor: number): void {
   load().mknod(path, mode, major, minor);
+}
+
+/** Numbers per name in lstatAt's answer: mode (-1: gone), size, mtimeMs, ctimeMs, ino, rdev, nlink, dev. */
+export const LSTAT_FIELDS = 8;
+
+/**
+ * lstat of each of `names` in directory `dir` at once (fstatat relative to one open directory, no
+ * Stats object per file); undefined when the addon is not built, for the caller to lstat itself.
+ */
+export function lstatAt(dir: string, names: string[]): Float64Array | undefined {
+  if (!nativeAvailable()) return undefined;
+  return load().lstatAt(dir, names);
 }
 
 /** lgetxattr(2); undefined when the attribute does not exist (ENODATA). */

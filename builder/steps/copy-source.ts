@@ -6,7 +6,8 @@ import path from 'node:path';
 import { IgnoreMatcher } from '../context/ignore.js';
 import { joinRel } from '../context/paths.js';
 import type { LayerEntry, LayerEntryType, RootfsTreeReader } from './layer-entry.js';
-import { fileTypeOf } from '../../cache/fsutil.js';
+import { fileTypeOfMode } from '../../cache/fsutil.js';
+import { lstatAt, LSTAT_FIELDS } from '../../native/index.js';
 
 export interface SourceStat {
   type: LayerEntryType | 'socket';
@@ -68,7 +69,8 @@ export class ContextSource implements CopySource {
   private readonly kids = new Map<string, SourceChild<ContextStat>[]>();
   private readonly visibleDirs = new Map<string, boolean>();
 
-  constructor(readonly dir: string, readonly matcher: IgnoreMatcher = new IgnoreMatcher([])) {
+  /** `batchStat`: lstat a directory's entries in one native call when the addon is there (see statChildren). */
+  constructor(readonly dir: string, readonly matcher: IgnoreMatcher = new IgnoreMatcher([]), private readonly batchStat = true) {
     this.root = path.resolve(dir);
   }
 
@@ -104,6 +106,7 @@ export class ContextSource implements CopySource {
     let out = this.kids.get(rel);
     if (!out) {
       out = [];
+      this.statChildren(rel);
       for (const name of this.names(rel)) {
         const childRel = joinRel(rel, name);
         const st = this.lstatSync(childRel);
@@ -149,27 +152,27 @@ export class ContextSource implements CopySource {
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
       throw e;
     }
-    if (!st) return undefined;
-    const type = fileTypeOf(st);
-    const out: ContextStat = {
-      type,
-      mode: st.mode & 0o7777,
-      uid: 0,
-      gid: 0,
-      size: type === 'file' ? st.size : 0,
-      mtime: Math.floor(st.mtimeMs / 1000),
-      mtimeMs: st.mtimeMs,
-      ctimeMs: st.ctimeMs,
-      ino: st.ino,
-      rdev: st.rdev,
-    };
-    if (type === 'symlink') out.linkname = readlinkSync(abs);
-    if (type === 'char' || type === 'block') {
-      out.devmajor = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
-      out.devminor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+    return st ? contextStat(abs, st) : undefined;
+  }
+
+  /**
+   * The lstat of every entry of a directory not asked about yet, in one native call (fstatat each,
+   * no Stats object per file): ~40% of a 20,000-file context walk was Node's lstatSync. Without the
+   * addon (or with batchStat off) each entry is lstat'ed when first asked, as before.
+   */
+  private statChildren(rel: string): void {
+    if (!this.batchStat) return;
+    const names = this.names(rel).filter((n) => !this.known.has(joinRel(rel, n)));
+    if (names.length < 2) return;
+    const stats = lstatAt(this.abs(rel), names);
+    if (!stats) return;
+    for (let i = 0; i < names.length; i++) {
+      const f = i * LSTAT_FIELDS;
+      const childRel = joinRel(rel, names[i]!);
+      const mode = stats[f]!;
+      const raw = mode < 0 ? null : contextStat(this.abs(childRel), { mode, size: stats[f + 1]!, mtimeMs: stats[f + 2]!, ctimeMs: stats[f + 3]!, ino: stats[f + 4]!, rdev: stats[f + 5]!, nlink: stats[f + 6]!, dev: stats[f + 7]! });
+      this.known.set(childRel, { raw });
     }
-    if (type === 'file' && st.nlink > 1) out.inode = `${st.dev}:${st.ino}`;
-    return out;
   }
 
   /** Paths here are clean (cleaned sources, names joined with '/'): no path.join needed. */
@@ -187,6 +190,32 @@ export class ContextSource implements CopySource {
     }
     return v;
   }
+}
+
+/** The stat numbers a context entry is described by (a Stats object has them all). */
+type StatNumbers = Pick<Stats, 'mode' | 'size' | 'mtimeMs' | 'ctimeMs' | 'ino' | 'rdev' | 'nlink' | 'dev'>;
+
+function contextStat(abs: string, st: StatNumbers): ContextStat {
+  const type = fileTypeOfMode(st.mode);
+  const out: ContextStat = {
+    type,
+    mode: st.mode & 0o7777,
+    uid: 0,
+    gid: 0,
+    size: type === 'file' ? st.size : 0,
+    mtime: Math.floor(st.mtimeMs / 1000),
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+    ino: st.ino,
+    rdev: st.rdev,
+  };
+  if (type === 'symlink') out.linkname = readlinkSync(abs);
+  if (type === 'char' || type === 'block') {
+    out.devmajor = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
+    out.devminor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+  }
+  if (type === 'file' && st.nlink > 1) out.inode = `${st.dev}:${st.ino}`;
+  return out;
 }
 
 const perBuild = new WeakMap<object, ContextSource>();
