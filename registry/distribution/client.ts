@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import { AuthSession } from '../auth/session.js';
 import type { Credentials } from '../auth/credentials.js';
-import { describeNetworkError, isRetryableNetworkError, isRetryableStatus, isTlsError, readErrorBody, statusText } from './errors.js';
+import { describeNetworkError, errorCode, isRetryableNetworkError, isRetryableStatus, isTlsError, readErrorBody, statusText } from './errors.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
 import { HttpAgent, type HttpResponse } from './http.js';
 import { loadTlsSettings } from './tls.js';
@@ -113,12 +113,15 @@ export class RegistryClient {
 
   private async doPing(): Promise<void> {
     const host = apiHost(this.config.registry);
+    let unreachable = false;
     if (this.config.insecure && /:\d+$/.test(host)) {
       this.probing = `http://${host}`;
-      const plain = await this.pingPlainFirst(host).finally(() => (this.probing = undefined));
-      if (plain) return;
+      const probe = await this.pingPlainFirst(host).finally(() => (this.probing = undefined));
+      if (probe === 'http') return;
+      unreachable = probe === 'unreachable';
     }
-    const origins = this.config.insecure ? [`https://${host}`, `http://${host}`] : [`https://${host}`];
+    // A port that could not be reached over http cannot be over https either: only the retries remain.
+    const origins = !this.config.insecure ? [`https://${host}`] : unreachable ? [`http://${host}`] : [`https://${host}`, `http://${host}`];
     const get = (origin: string) => this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
     // An insecure registry is asked over http at the same time: when https turns out not to work
     // (most often: the registry does not speak TLS at all), that answer is already on its way.
@@ -163,24 +166,38 @@ export class RegistryClient {
    * handshake attempt on every command. A TLS port answers plain HTTP with 400 (Go, nginx) or
    * closes the connection; then the usual order follows (https, then http).
    */
-  private async pingPlainFirst(host: string): Promise<boolean> {
-    let res: HttpResponse;
+  private async pingPlainFirst(host: string): Promise<'http' | 'unreachable' | 'not-http'> {
+    let res: HttpResponse | undefined;
+    const asked = this.agent.request({ origin: `http://${host}`, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
+    // A TLS server may say nothing at all to plain HTTP: after a short wait the usual order
+    // (https and http at once) takes over, as it would have without this probe.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), PLAIN_PROBE_WAIT_MS);
+    });
     try {
-      res = await this.agent.request({ origin: `http://${host}`, path: '/v2/', method: 'GET', headers: { 'user-agent': 'tsbuild' } });
-    } catch {
-      return false;
+      res = await Promise.race([asked, silent]);
+    } catch (e) {
+      // Nobody at that port (refused, no route, no such host) is so for https as well.
+      return UNREACHABLE.has(errorCode(e) ?? '') ? 'unreachable' : 'not-http';
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res) {
+      asked.then((late) => late.body.destroy(), () => undefined);
+      return 'not-http';
     }
     await res.body.dump();
     if (res.statusCode === 200) {
       this.origin = `http://${host}`;
-      return true;
+      return 'http';
     }
     if (res.statusCode === 401 && res.headers['www-authenticate']) {
       this.auth.learn(res.headers['www-authenticate']);
       this.origin = `http://${host}`;
-      return true;
+      return 'http';
     }
-    return false;
+    return 'not-http';
   }
 
   /** Resolve a Location header or path against the registry origin. */
@@ -303,6 +320,12 @@ export class RegistryClient {
     await this.agent.close();
   }
 }
+
+/** Connection failures that say nothing listens at a host:port, whatever the protocol. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** How long the plain-http probe of an insecure registry may take before https is tried as well. */
+const PLAIN_PROBE_WAIT_MS = 2_000;
 
 /** A status worth retrying (429/5xx), carried through withRetries. */
 export class RetryableStatus extends Error {

@@ -139,3 +139,55 @@ test('while the plain-http probe is on its way, a HEAD already goes out (one rou
   assert.equal(events.filter((e) => e.includes('with credentials')).length, 0, events.join('; '));
   assert.equal(events.filter((e) => e.startsWith('got HEAD')).length, 1, `the HEAD was sent again: ${events.join('; ')}`);
 });
+
+test('a port that says nothing to plain HTTP is tried with TLS after a short wait', async () => {
+  // Some TLS servers stay silent on bytes that are not a handshake: the probe must not wait for the
+  // idle timeout (minutes) before https gets its turn.
+  const firstBytes: number[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.once('data', (d) => {
+      firstBytes.push(d[0]!);
+      if (d[0] === 0x16) s.destroy();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const client = await RegistryClient.create({
+    registry: `127.0.0.1:${port}`, repository: 'x/y', reference: `127.0.0.1:${port}/x/y:latest`,
+    insecure: true, perHostCertDirs: [], retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 }, push: true,
+  });
+  try {
+    client.startPing();
+    const deadline = Date.now() + 20_000;
+    while (!firstBytes.includes(0x16) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(firstBytes.includes(0x16), 'https was never tried');
+  } finally {
+    await client.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('an insecure registry port nobody listens on is not tried with TLS as well', async () => {
+  const client = await RegistryClient.create({
+    registry: '127.0.0.1:9', repository: 'x/y', reference: '127.0.0.1:9/x/y:latest',
+    insecure: true, perHostCertDirs: [], retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 1 }, push: true,
+  });
+  const origins: string[] = [];
+  client.agent.request = async (req) => {
+    origins.push(req.origin);
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+  };
+  try {
+    await assert.rejects(client.ping(), /ECONNREFUSED/);
+    // The probe, then the http attempt the error is reported from; never https.
+    assert.ok(origins.length >= 2, origins.join(' '));
+    assert.deepEqual(origins.filter((o) => !o.startsWith('http://')), [], origins.join(' '));
+  } finally {
+    await client.close();
+  }
+});
