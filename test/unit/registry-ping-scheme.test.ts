@@ -5,25 +5,25 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { RegistryClient } from '../../registry/distribution/client.js';
 
-interface FakeRegistry {
+interface RawServer {
   port: number;
+  /** The first byte of every connection's first data. */
   firstBytes: number[];
   close(): Promise<void>;
 }
 
-/** Answers every plain HTTP request with `answer`; a TLS hello gets the connection closed. */
-async function fakeRegistry(answer: string): Promise<FakeRegistry> {
+/** A raw TCP server: `onFirstData` answers (or not) each connection's first data. */
+async function rawServer(onFirstData: (socket: Socket, data: Buffer) => void): Promise<RawServer> {
   const firstBytes: number[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
     s.once('data', (d) => {
       firstBytes.push(d[0]!);
-      if (d[0] === 0x16) s.destroy();
-      else s.end(answer);
+      onFirstData(s, d);
     });
-    s.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
@@ -37,16 +37,26 @@ async function fakeRegistry(answer: string): Promise<FakeRegistry> {
   };
 }
 
-async function ping(port: number, insecure: boolean): Promise<void> {
-  const client = await RegistryClient.create({
+/** Answers every plain HTTP request with `answer`; a TLS hello gets the connection closed. */
+function fakeRegistry(answer: string): Promise<RawServer> {
+  return rawServer((s, d) => (d[0] === 0x16 ? s.destroy() : s.end(answer)));
+}
+
+function clientFor(port: number, opts: { insecure: boolean; retries?: number; creds?: { username: string; password: string } }): Promise<RegistryClient> {
+  return RegistryClient.create({
     registry: `127.0.0.1:${port}`,
     repository: 'x/y',
     reference: `127.0.0.1:${port}/x/y:latest`,
-    insecure,
+    insecure: opts.insecure,
     perHostCertDirs: [],
-    retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    ...(opts.creds ? { creds: opts.creds } : {}),
+    retry: { retries: opts.retries ?? 0, baseDelayMs: 1, maxDelayMs: 1 },
     push: true,
   });
+}
+
+async function ping(port: number, insecure: boolean): Promise<void> {
+  const client = await clientFor(port, { insecure });
   try {
     await client.ping();
   } finally {
@@ -93,36 +103,19 @@ test('a registry that is not insecure is only spoken to over TLS', async () => {
 
 test('while the plain-http probe is on its way, a HEAD already goes out (one round trip less), without credentials', async () => {
   const events: string[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.once('data', (d) => {
-      const head = d.toString('latin1');
-      const line = head.split('\r\n')[0]!;
-      events.push(`got ${line}${/\r\nauthorization:/i.test(head) ? ' (with credentials)' : ''}`);
-      if (line.startsWith('GET /v2/ ')) {
-        // The ping's answer is held back: the HEAD must not wait for it.
-        setTimeout(() => {
-          events.push('answered ping');
-          s.end(REGISTRY_200);
-        }, 300);
-      } else s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    });
+  const reg = await rawServer((s, d) => {
+    const head = d.toString('latin1');
+    const line = head.split('\r\n')[0]!;
+    events.push(`got ${line}${/\r\nauthorization:/i.test(head) ? ' (with credentials)' : ''}`);
+    if (line.startsWith('GET /v2/ ')) {
+      // The ping's answer is held back: the HEAD must not wait for it.
+      setTimeout(() => {
+        events.push('answered ping');
+        s.end(REGISTRY_200);
+      }, 300);
+    } else s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const client = await RegistryClient.create({
-    registry: `127.0.0.1:${port}`,
-    repository: 'x/y',
-    reference: `127.0.0.1:${port}/x/y:latest`,
-    insecure: true,
-    perHostCertDirs: [],
-    creds: { username: 'u', password: 'p' },
-    retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 },
-    push: true,
-  });
+  const client = await clientFor(reg.port, { insecure: true, creds: { username: 'u', password: 'p' } });
   try {
     client.startPing();
     const res = await client.send({ method: 'HEAD', url: '/v2/x/y/blobs/sha256:' + 'a'.repeat(64), ok: [200, 404], what: 'checking blob' });
@@ -130,8 +123,7 @@ test('while the plain-http probe is on its way, a HEAD already goes out (one rou
     await res.body.dump();
   } finally {
     await client.close();
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await reg.close();
   }
   const head = events.findIndex((e) => e.startsWith('got HEAD'));
   assert.ok(head >= 0, events.join('; '));
@@ -143,23 +135,11 @@ test('while the plain-http probe is on its way, a HEAD already goes out (one rou
 test('a port that says nothing to plain HTTP is tried with TLS after a short wait', async () => {
   // Some TLS servers stay silent on bytes that are not a handshake: the probe must not wait for the
   // idle timeout (minutes) before https gets its turn.
-  const firstBytes: number[] = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.once('data', (d) => {
-      firstBytes.push(d[0]!);
-      if (d[0] === 0x16) s.destroy();
-    });
+  const reg = await rawServer((s, d) => {
+    if (d[0] === 0x16) s.destroy();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const client = await RegistryClient.create({
-    registry: `127.0.0.1:${port}`, repository: 'x/y', reference: `127.0.0.1:${port}/x/y:latest`,
-    insecure: true, perHostCertDirs: [], retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 }, push: true,
-  });
+  const firstBytes = reg.firstBytes;
+  const client = await clientFor(reg.port, { insecure: true });
   try {
     client.startPing();
     const deadline = Date.now() + 20_000;
@@ -167,16 +147,12 @@ test('a port that says nothing to plain HTTP is tried with TLS after a short wai
     assert.ok(firstBytes.includes(0x16), 'https was never tried');
   } finally {
     await client.close();
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await reg.close();
   }
 });
 
 test('an insecure registry port nobody listens on is not tried with TLS as well', async () => {
-  const client = await RegistryClient.create({
-    registry: '127.0.0.1:9', repository: 'x/y', reference: '127.0.0.1:9/x/y:latest',
-    insecure: true, perHostCertDirs: [], retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 1 }, push: true,
-  });
+  const client = await clientFor(9, { insecure: true, retries: 1 });
   const origins: string[] = [];
   client.agent.request = async (req) => {
     origins.push(req.origin);
