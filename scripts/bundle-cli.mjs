@@ -21,7 +21,7 @@
 // user-namespace helper), which the bundled code finds next to the modules it came from — each
 // module's `import.meta.url` becomes the URL of its own file in dist/.
 import { build } from 'esbuild';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -190,14 +190,20 @@ await rm(entry + '.map', { force: true }); // tsc's map of the file replaced
 // doing what the command usually does: the general one by `tsbuild --help` (the start of every
 // command), `build`'s by a fully cached rebuild (the rest of a build runs long enough not to
 // notice), the pull/push bundle's by a warm push to a registry. A failed run only leaves a command without its own.
-async function makeCache(use, args) {
+/** Run the built CLI; its exit and the last line it wrote to stderr. */
+async function runCli(args, env = {}) {
   // Asynchronous: the push the pull/push cache is made from talks to a server in this process.
-  const child = spawn(process.execPath, [loaderFile, ...args], { env: { ...process.env, TSBUILD_MAKE_V8CACHE: use }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [loaderFile, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const [status, signal] = await once(child, 'close');
-  if (status !== 0) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${status ?? signal}: ${stderr.trim().split('\n').pop()}); the CLI works without it, only slower to start`);
-  return status === 0;
+  return { ok: status === 0, exit: status ?? signal, lastLine: stderr.trim().split('\n').pop() };
+}
+
+async function makeCache(use, args) {
+  const r = await runCli(args, { TSBUILD_MAKE_V8CACHE: use });
+  if (!r.ok) console.error(`note: no V8 code cache for ${use} (tsbuild ${args[0]} exited ${r.exit}: ${r.lastLine}); the CLI works without it, only slower to start`);
+  return r.ok;
 }
 
 /**
@@ -225,8 +231,8 @@ try {
   const image = 'localhost/tsbuild-code-cache:latest';
   const build = ['build', '-q', ...root, '-t', image, ctx];
   // First the build that fills the build cache, then the cached rebuild the cache is made from.
-  const first = spawnSync(process.execPath, [loaderFile, ...build], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  if (first.status !== 0) console.error(`note: no V8 code cache for build or push (a warm-up build failed: ${first.stderr.trim().split('\n').pop()})`);
+  const first = await runCli(build);
+  if (!first.ok) console.error(`note: no V8 code cache for build or push (a warm-up build failed: ${first.lastLine})`);
   // The pull/push bundle's only cache (its default one), made by a warm push to a registry.
   else if (await makeCache('build', build)) {
     const target = await warmPushTarget();
