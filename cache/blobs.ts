@@ -1,9 +1,9 @@
 // Content-addressed blob store: <dir>/sha256/<hex>. A blob only becomes visible (renamed into place)
 // after its bytes were hashed, checked against what the caller expected, and fsynced.
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { createHash } from '../oci/crypto.js';
 import { digestHex, isDigest } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
 import { fsyncDir, tempName } from './fsutil.js';

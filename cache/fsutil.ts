@@ -1,15 +1,15 @@
 // Small filesystem helpers shared by the stores: atomic writes and pid-tagged temp names.
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import type { LayerEntryType } from './layer-entry.js';
 import { join } from 'node:path';
+import { randomHex } from '../oci/crypto.js';
 
 /**
  * Temp entries are named `<pid>-<prefix>-<random>` so that openStore can tell which leftovers belong
  * to dead processes (and may be removed) and which belong to a build that is still running.
  */
 export function tempName(prefix: string): string {
-  return `${process.pid}-${prefix}-${randomBytes(6).toString('hex')}`;
+  return `${process.pid}-${prefix}-${randomHex(6)}`;
 }
 
 /** The pid encoded in a temp name, or undefined for foreign names. */

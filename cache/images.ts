@@ -1,6 +1,6 @@
 // Names → images, persisted in <root>/images.json. Every mutation is a read-modify-write under the
 // store lock, written atomically, so concurrent builds neither lose names nor see half a file.
-import { promises as fsp } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex, isDigest, sha256 } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
@@ -112,7 +112,8 @@ export class ImageStore {
   private async loadText(): Promise<{ file: ImagesFile; text: string | undefined }> {
     let text: string;
     try {
-      text = await fsp.readFile(this.file, 'utf8');
+      // A small file every command reads: synchronously, without a thread-pool round trip per step.
+      text = readFileSync(this.file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { file: { version: 1, images: [] }, text: undefined };
       throw e;

@@ -1,5 +1,5 @@
 // Opening the store: the layout under <root>, the metadata lock, temp dirs, and cleanup after crashes.
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BlobStore } from './blobs.js';
@@ -32,8 +32,9 @@ export function defaultStoreRoot(): string {
 export async function openStore(root: string): Promise<Store> {
   root = resolve(root);
   const tmp = join(root, 'tmp');
-  // At once (each creates root as needed): every command opens the store, most find it there.
-  await Promise.all([join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')].map((d) => fsp.mkdir(d, { recursive: true })));
+  // Synchronously: every command opens the store and almost always finds it there, which takes
+  // microseconds this way and a thread-pool round trip per directory the promise way.
+  for (const d of [join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')]) mkdirSync(d, { recursive: true });
   const lockPath = join(root, 'store.lock');
   const withLock = <T>(fn: () => Promise<T>) => withFileLock(lockPath, fn);
   await cleanTmp(tmp);
@@ -58,7 +59,7 @@ export async function openStore(root: string): Promise<Store> {
 
 /** Remove temp entries whose owning process is gone: a killed build's half-written blobs and dirs. */
 async function cleanTmp(tmp: string): Promise<void> {
-  for (const name of await fsp.readdir(tmp)) {
+  for (const name of readdirSync(tmp)) {
     const pid = tempNamePid(name);
     if (pid === undefined || pid === process.pid || pidAlive(pid)) continue;
     await fsp.rm(join(tmp, name), { recursive: true, force: true });

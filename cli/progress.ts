@@ -8,7 +8,8 @@
 //          per-layer bars for pulls and pushes (progress-tty.ts).
 //   json   one event object per line (progress-json.ts).
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { createRequire } from 'node:module';
+import type * as tty from 'node:tty';
 import { Option, type Command } from 'commander';
 import type { BuildEvent, ProgressEvent, TransferEvent } from '../builder/events.js';
 import { clip, formatBytes, formatDuration, shortDigest } from './progress-format.js';
@@ -150,9 +151,9 @@ export function createProgress(opts: CreateProgressOptions = {}): Progress {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
   };
-  if (mode === 'auto') mode = (opts.stream ? opts.stream.isTTY : isatty(2)) && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
   // -q: nothing but warnings, whatever --progress says (the image ID still goes to stdout).
   if (opts.quiet) mode = 'plain';
+  if (mode === 'auto') mode = (opts.stream ? opts.stream.isTTY : isTerminal(2)) && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
 
   if (mode === 'json') {
     const p = jsonProgress(write);
@@ -190,4 +191,9 @@ export async function withProgress<T>(opts: CreateProgressOptions, fn: (p: Progr
     p.close(e);
     throw e;
   }
+}
+
+/** isatty from node:tty, loaded only when asked: a quiet command never is (it costs ~1.5 ms to load). */
+function isTerminal(fd: number): boolean {
+  return (createRequire(import.meta.url)('node:tty') as typeof tty).isatty(fd);
 }

@@ -1,5 +1,5 @@
 // Digest helpers. Hashing a buffer is pure computation, so it lives here; streaming hashes live in cache/.
-import { createHash } from 'node:crypto';
+import { createHash } from './crypto.js';
 
 export type Digest = string; // "sha256:<64 hex>"
 

@@ -166,7 +166,6 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
 export async function copyImage(src: ImageSource, dest: ImageDestination, opts: CopyOptions = {}): Promise<CopyResult> {
   const progress = opts.onProgress ?? (() => {});
   const m = await src.getManifest(opts.platform);
-  verifyBytes(m.bytes, { digest: m.digest }, src.reference);
   const srcFormat = manifestFormatOf(m.mediaType);
   if (!srcFormat) {
     const why = m.mediaType === DOCKER_SCHEMA1 || m.mediaType === DOCKER_SCHEMA1_SIGNED ? 'Docker schema 1 images are not supported' : `unsupported manifest type ${JSON.stringify(m.mediaType)}`;
@@ -182,8 +181,13 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   const asked = [manifest.config, ...manifest.layers].map((d) => (dest.wantsUncompressedLayers && d !== manifest.config && layerCompression(d.mediaType) !== 'none' ? undefined : dest.hasBlob(d)));
   for (const a of asked) a?.catch(() => undefined); // each is awaited below, or given up with the copy
 
+  // The manifest was only parsed so far (a wrong one has sent nothing but HEADs). One turn of the
+  // event loop first, in which those requests are written to their sockets: reading the config and
+  // hashing it and the manifest (loading node:crypto too) then overlap the answers, not delay them.
+  await new Promise((resolve) => setImmediate(resolve));
   // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
   const configBytes = await readAll(await src.getBlob(manifest.config));
+  verifyBytes(m.bytes, { digest: m.digest }, src.reference);
   verifyBytes(configBytes, manifest.config, src.reference);
   const configCopied = (async () => {
     if (await asked[0]!) {

@@ -7,8 +7,7 @@
 // /etc/containers/registries.conf, plus the sibling registries.conf.d/*.conf drop-ins for the
 // default locations. TOML is parsed by a small reader for exactly what these files use (strings,
 // booleans, integers, arrays, tables, arrays of tables), to avoid a dependency.
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../oci/errors.js';
@@ -51,7 +50,7 @@ export async function loadRegistriesConf(path?: string): Promise<RegistriesConf>
   if (explicit) {
     let text: string;
     try {
-      text = await readFile(explicit, 'utf8');
+      text = readFileSync(explicit, 'utf8');
     } catch (e) {
       throw new UserError(`cannot read registries configuration ${explicit}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -63,12 +62,13 @@ export async function loadRegistriesConf(path?: string): Promise<RegistriesConf>
   const files = existsSync(main) ? [main] : [];
   for (const dir of ['/etc/containers/registries.conf.d', user + '.d']) {
     try {
-      files.push(...(await readdir(dir)).filter((n) => n.endsWith('.conf')).sort().map((n) => join(dir, n)));
+      files.push(...readdirSync(dir).filter((n) => n.endsWith('.conf')).sort().map((n) => join(dir, n)));
     } catch {
       /* no drop-in directory */
     }
   }
-  for (const f of files) merge(conf, parseRegistriesConf(await readFile(f, 'utf8'), f), f);
+  // A few small files, read synchronously: microseconds, where each promise-based step is a thread-pool round trip.
+  for (const f of files) merge(conf, parseRegistriesConf(readFileSync(f, 'utf8'), f), f);
   return conf;
 }
 
@@ -202,8 +202,11 @@ export function parseToml(text: string, file: string): TomlTable {
       else if (c === '\n' && newlines) {
         i++;
         line++;
-      } else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
-      else return;
+      } else if (c === '#') {
+        // Searched, not stepped through: these files are mostly comments, parsed before every push and pull.
+        const eol = text.indexOf('\n', i);
+        i = eol < 0 ? text.length : eol;
+      } else return;
     }
   };
   const endOfLine = () => {
@@ -214,6 +217,15 @@ export function parseToml(text: string, file: string): TomlTable {
     const q = text[i];
     if (text.startsWith(q.repeat(3), i)) fail('multi-line strings are not supported');
     i++;
+    // Most strings are plain: sliced whole rather than built up a character at a time.
+    const close = text.indexOf(q, i);
+    if (close >= 0) {
+      const plain = text.slice(i, close);
+      if (!plain.includes('\n') && (q === "'" || !plain.includes('\\'))) {
+        i = close + 1;
+        return plain;
+      }
+    }
     let out = '';
     for (;;) {
       const c = text[i++];

@@ -47,18 +47,16 @@ export function storeSource(store: StoreLike, rec: StoreImageRecord): ImageSourc
     if (!(await store.blobs.has(desc.digest))) throw missing(desc);
     return store.blobs.readBytes(desc.digest);
   };
-  const read = async (desc: Descriptor): Promise<Buffer> => {
-    const bytes = await readSmall(desc);
-    verifyBytes(bytes, desc, reference);
-    return bytes;
-  };
   return {
     reference,
     async getManifest(platform: Platform = hostPlatform()): Promise<ManifestBytes> {
       let desc: Descriptor = { mediaType: rec.manifestMediaType, digest: rec.manifestDigest, size: -1 };
       for (let depth = 0; depth < 4; depth++) {
-        const bytes = await read(desc);
+        const bytes = await readSmall(desc);
+        // The manifest is verified by the caller (copyImage does, while its first requests are out);
+        // an index here, before an entry is picked from it.
         if (!isIndexMediaType(desc.mediaType)) return { bytes, mediaType: desc.mediaType, digest: desc.digest };
+        verifyBytes(bytes, desc, reference);
         desc = selectManifest(parseJsonFrom<ImageIndex>(bytes, `${reference}: index`), platform, reference);
       }
       throw new UserError(`${reference}: indexes nested too deeply`);

@@ -17,7 +17,7 @@ export interface ImageSource {
   readonly names?: string[];
   /**
    * The image manifest (never an index: an index or manifest list is resolved here to the entry
-   * for `platform`, default this machine's).
+   * for `platform`, default this machine's). The caller verifies the bytes against `digest`.
    */
   getManifest(platform?: Platform): Promise<ManifestBytes>;
   /** Blob content, compressed as stored. The caller verifies the digest while streaming. */

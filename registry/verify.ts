@@ -1,6 +1,7 @@
 // Digest verification while streaming: every byte that crosses a transport goes through one of these,
 // so a corrupt or truncated blob is caught before anything refers to it.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createHash } from '../oci/crypto.js';
 import { Transform, type TransformCallback } from 'node:stream';
 import { UserError } from '../oci/errors.js';
 

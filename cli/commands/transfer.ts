@@ -1,5 +1,5 @@
 // pull and push: copying images between the store and a transport.
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { rootOption, storeFor } from './common.js';
 import { platformFlag, registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
@@ -61,6 +61,6 @@ export function registerTransferCommands(program: Command): void {
     const result = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
       pushImage(store, rec, dest, { format: flags.format, registry: toRegistryOptions(flags), onEvent: progress.event }),
     );
-    if (flags.digestfile) await writeFile(flags.digestfile, result.manifestDigest);
+    if (flags.digestfile) writeFileSync(flags.digestfile, result.manifestDigest);
   });
 }

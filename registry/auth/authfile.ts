@@ -1,6 +1,7 @@
 // Reading and atomically writing auth.json / Docker config.json. The file holds passwords, so it is
 // written 0600 in a 0700 directory, via a temp file and rename (no half-written file is ever read).
-import { mkdir, readFile, rename, open, unlink } from 'node:fs/promises';
+// fs.promises, not node:fs/promises: Node loads it on first use, and only a login writes this file.
+import { promises as fsp, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../../oci/errors.js';
 
@@ -20,7 +21,8 @@ export interface AuthFile {
 export async function readAuthFile(path: string): Promise<AuthFile | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Synchronously: a small file, looked up in several places before every registry request.
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw new UserError(`cannot read auth file ${path}: ${(e as Error).message}`);
@@ -36,9 +38,9 @@ export async function readAuthFile(path: string): Promise<AuthFile | undefined> 
 }
 
 export async function writeAuthFile(path: string, content: AuthFile): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fh = await fsp.open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(JSON.stringify(content, null, '\t') + '\n');
     await fh.sync();
@@ -46,9 +48,9 @@ export async function writeAuthFile(path: string, content: AuthFile): Promise<vo
     await fh.close();
   }
   try {
-    await rename(tmp, path);
+    await fsp.rename(tmp, path);
   } catch (e) {
-    await unlink(tmp).catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
     throw e;
   }
 }

@@ -1,7 +1,7 @@
 // Streaming a blob out of the registry. The stream hashes as it goes and ends with an error
 // (never a clean end) when the size or digest is wrong, so a consumer that commits on 'end'
 // cannot commit bad bytes. A connection dropped mid-blob is resumed with a Range request.
-import { createHash } from 'node:crypto';
+import { createHash } from '../../oci/crypto.js';
 import { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/types.js';

@@ -7,7 +7,8 @@
 //    sent again, so a failed one is retried from the start of the content read anew (`reopen`);
 //  - with an explicit chunkSize: PATCH requests of that size, each held in memory (the buffers as
 //    read, not copied into one) so a failed request is sent again.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createHash } from '../../oci/crypto.js';
 import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/types.js';

@@ -6,7 +6,7 @@
 // NODE_EXTRA_CA_CERTS is honoured as Node does. The `tsbuild` command (bin/tsbuild) moves it to
 // TSBUILD_EXTRA_CA_CERTS before Node starts, because Node parses the file at start-up on every
 // command; here it is read only when a registry's certificate is verified.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -29,10 +29,12 @@ export async function loadTlsSettings(host: string, opts: { certDir?: string; pe
   const dirs = opts.certDir ? [opts.certDir] : (opts.perHostCertDirs ?? defaultPerHostCertDirs()).map((d) => join(d, host));
   const settings: TlsSettings = { rejectUnauthorized: opts.verify };
   const extraCas: string[] = [];
+  // Read synchronously: a host's certs.d is a few small files (most often none), and every
+  // promise-based step would be a thread-pool round trip before the registry's first request.
   for (const dir of dirs) {
     let names: string[];
     try {
-      names = (await readdir(dir)).sort();
+      names = readdirSync(dir).sort();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -42,12 +44,12 @@ export async function loadTlsSettings(host: string, opts: { certDir?: string; pe
       throw new UserError(`cannot read certificate directory ${dir}: ${code}`);
     }
     for (const n of names) {
-      if (n.endsWith('.crt')) extraCas.push(await readFile(join(dir, n), 'utf8'));
+      if (n.endsWith('.crt')) extraCas.push(readFileSync(join(dir, n), 'utf8'));
       else if (n.endsWith('.cert')) {
         const keyName = n.slice(0, -'.cert'.length) + '.key';
         if (!names.includes(keyName)) throw new UserError(`client certificate ${join(dir, n)} has no matching ${keyName}`);
-        settings.cert = await readFile(join(dir, n), 'utf8');
-        settings.key = await readFile(join(dir, keyName), 'utf8');
+        settings.cert = readFileSync(join(dir, n), 'utf8');
+        settings.key = readFileSync(join(dir, keyName), 'utf8');
       }
     }
   }
@@ -57,7 +59,7 @@ export async function loadTlsSettings(host: string, opts: { certDir?: string; pe
     settings.ca = [];
     return settings;
   }
-  const envCas = await casFromEnvironment(extraCas.length > 0);
+  const envCas = casFromEnvironment(extraCas.length > 0);
   // Handing Node its ~140 roots as PEM again costs ~50 ms of parsing per TLS context: only when needed.
   if (extraCas.length > 0 || envCas.length > 0) {
     const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof tls;
@@ -71,11 +73,11 @@ export async function loadTlsSettings(host: string, opts: { certDir?: string; pe
  * default list): the file moved aside by bin/tsbuild always, Node's own only when `explicit`.
  * An unreadable file is a warning, as it is for Node.
  */
-async function casFromEnvironment(explicit: boolean): Promise<string[]> {
+function casFromEnvironment(explicit: boolean): string[] {
   const file = process.env.TSBUILD_EXTRA_CA_CERTS || (explicit ? process.env.NODE_EXTRA_CA_CERTS : undefined);
   if (!file) return [];
   try {
-    return [await readFile(file, 'utf8')];
+    return [readFileSync(file, 'utf8')];
   } catch (e) {
     process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(e as Error).message}`);
     return [];

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,4 +53,24 @@ test('pull into the real store and push back out', async (t) => {
   const list = JSON.parse((await run('tar', ['-xOf', file, 'manifest.json'])).stdout);
   assert.deepEqual(list[0].RepoTags, ['localhost/hello:v1']);
   assert.deepEqual(await readdir(store.tmp), [], 'archive staging dirs are removed on close');
+});
+
+test('a stored manifest or config that no longer matches its digest fails the push, and nothing is tagged', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'tsbuild-transport-store-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const img = memoryImage({ layers: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['/x'] } } });
+  const manifest = JSON.parse(img.manifest.bytes.toString()) as { config: { digest: string } };
+  for (const damaged of ['manifest', 'config'] as const) {
+    const store = await openStore(join(work, `store-${damaged}`));
+    const dest = storeDestination(store, [`localhost/${damaged}:v1`]);
+    await copyImage(img, dest);
+    const digest = damaged === 'manifest' ? img.manifest.digest : manifest.config.digest;
+    // Still valid JSON, so only the digest can tell: the push verifies what the store handed over.
+    const file = join(store.root, 'blobs', 'sha256', digest.slice('sha256:'.length));
+    await writeFile(file, (await readFile(file, 'utf8')) + ' ');
+    const layout = join(work, `out-${damaged}`);
+    const out = await openDestination(`oci:${layout}:v1`);
+    await assert.rejects(copyImage(storeSource(store, dest.record()), out), new RegExp(`digest mismatch for blob ${digest}`));
+    await assert.rejects(readFile(join(layout, 'index.json')), /ENOENT/, `no image is tagged when the ${damaged} is damaged`);
+  }
 });

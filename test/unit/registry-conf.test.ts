@@ -47,6 +47,21 @@ test('TOML subset: arrays, comments, tables, arrays of tables, quoted keys', () 
   assert.deepEqual(parseToml('a.b = "c\\u00e9\\"" \nn = 1_000\nt = true', 'x'), { a: { b: 'cé"' }, n: 1000, t: true });
 });
 
+test('TOML strings and comments: plain ones sliced whole give what stepping through gives', () => {
+  // Escapes after a plain-looking stretch, a quote escaped where the first search for the closing
+  // quote stops, a literal string keeping its backslash, and a comment ending the file.
+  assert.deepEqual(parseToml(`a = "x\\ty"\nb = "say \\"hi\\""\nc = 'C:\\dir'\nd = "#not a comment" # a comment\n# last`, 'x'), {
+    a: 'x\ty',
+    b: 'say "hi"',
+    c: 'C:\\dir',
+    d: '#not a comment',
+  });
+  // The closing quote on a later line does not make a string: it is unterminated on its own line.
+  assert.throws(() => parseToml('a = "open\nb = "x"\n', 'x.conf'), /x\.conf:1: unterminated string/);
+  assert.throws(() => parseToml("a = 'open\nb = 'x'\n", 'x.conf'), /x\.conf:1: unterminated string/);
+  assert.deepEqual(parseToml('# only a comment, no newline', 'x'), {});
+});
+
 test('longest prefix wins, wildcard hosts match', () => {
   const c = conf();
   assert.equal(findRegistry(c, 'docker.io/library/busybox')?.location, 'mirror.corp/dockerhub-library');
