@@ -73,3 +73,23 @@ export function findProcesses(...argv: string[]): number[] {
   }
   return out;
 }
+
+/**
+ * Those of `pids` that `ancestor` started (directly or further down). Other test files run at the
+ * same time start their own helpers: a check for leaks must look only at its own.
+ */
+export function descendantsOf(ancestor: number, pids: number[]): number[] {
+  const parentOf = (pid: number): number | undefined => {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return undefined; /* gone */
+    }
+  };
+  return pids.filter((pid) => {
+    for (let p = parentOf(pid); p !== undefined && p > 1; p = parentOf(p)) if (p === ancestor) return true;
+    return false;
+  });
+}

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, wr
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runContainer, detectIsolation, runHelperPath, type RunSpec, type RunResult } from '../../native/index.js';
-import { chownTree, ensureTestUser, findProcesses, makeBusyboxRootfs, tempDir, type TestUser } from '../helpers/native-rootfs.js';
+import { chownTree, descendantsOf, ensureTestUser, findProcesses, makeBusyboxRootfs, tempDir, type TestUser } from '../helpers/native-rootfs.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot ? 'needs root' : !existsSync(runHelperPath()) ? 'helper not built' : false;
@@ -212,7 +212,7 @@ describe('runContainer (oci, root)', { skip }, () => {
     await assert.rejects(p, { name: 'AbortError' });
     assert.deepEqual(findProcesses('sleep', '4712'), []);
     assert.deepEqual(findProcesses('sleep', '4713'), []);
-    assert.deepEqual(findProcesses('tsbuild-run'), []);
+    assert.deepEqual(descendantsOf(process.pid, findProcesses('tsbuild-run')), []);
     assert.deepEqual(readdirSync(l.work), []);
   });
 
@@ -227,13 +227,16 @@ describe('runContainer (oci, root)', { skip }, () => {
     t.after(() => { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ } });
     for (let i = 0; i < 50 && findProcesses('sleep', '4714').length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(findProcesses('sleep', '4714').length, 1);
+    const helpers = descendantsOf(c.pid!, findProcesses('tsbuild-run'));
+    assert.ok(helpers.length > 0, 'the driver runs the helper');
+    const alive = () => findProcesses('tsbuild-run').filter((pid) => helpers.includes(pid));
     // SIGKILL the whole driver (tsx spawns a node child): no chance to clean up in JS
     execFileSync('pkill', ['-KILL', '-P', String(c.pid)]);
     process.kill(c.pid!, 'SIGKILL');
     for (let i = 0; i < 50 && findProcesses('sleep', '4714').length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(findProcesses('sleep', '4714'), []);
-    for (let i = 0; i < 30 && findProcesses('tsbuild-run').length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(findProcesses('tsbuild-run'), []);
+    for (let i = 0; i < 30 && alive().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(alive(), []);
   });
 
   test('plain dir rootfs (oci and chroot): mount points removed afterwards', async () => {
