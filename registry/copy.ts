@@ -180,6 +180,12 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   // uploads are bounded, below).
   const asked = [manifest.config, ...manifest.layers].map((d) => (dest.wantsUncompressedLayers && d !== manifest.config && layerCompression(d.mediaType) !== 'none' ? undefined : dest.hasBlob(d)));
   for (const a of asked) a?.catch(() => undefined); // each is awaited below, or given up with the copy
+  // Pushing an image the destination already holds under this reference (CI re-pushing an unchanged
+  // image) writes no manifest either, as google/containerregistry and crane do: asked in the same
+  // round, for the source's own bytes, and believed only if no blob had to be uploaded. An answer
+  // that cannot be had is a no: the manifest is written.
+  const alreadyTagged = format === srcFormat && !dest.wantsUncompressedLayers ? dest.hasManifest?.(m).catch(() => false) : undefined;
+  let uploaded = false;
 
   // The manifest was only parsed so far (a wrong one has sent nothing but HEADs). One turn of the
   // event loop first, in which those requests are written to their sockets: reading the config and
@@ -193,6 +199,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     if (await asked[0]!) {
       progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
     } else {
+      uploaded = true;
       await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true, absent: true });
     }
   })();
@@ -215,6 +222,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       progress({ kind: 'blob', phase: 'skipped', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
       return layer;
     }
+    uploaded = true;
     progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
     await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }), true);
     progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
@@ -236,7 +244,8 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     mediaType = manifestMediaType(format);
   }
   const manifestDigest = bytes === m.bytes ? m.digest : sha256(bytes);
-  await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
+  const unchanged = bytes === m.bytes && !uploaded && (await alreadyTagged) === true;
+  if (!unchanged) await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
   progress({ kind: 'manifest', digest: manifestDigest, mediaType });
   await dest.commit();
   return { manifestDigest, configDigest: manifest.config.digest };

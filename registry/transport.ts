@@ -44,6 +44,11 @@ export interface ImageDestination {
    */
   readonly checksDigests?: boolean;
   putBlob(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<void>;
+  /**
+   * Whether the destination's reference already names exactly this manifest (a registry: HEAD of the
+   * tag, compared by digest). copyImage then writes no manifest when it uploaded no blob either.
+   */
+  hasManifest?(manifest: ManifestBytes): Promise<boolean>;
   /** Write the manifest (and, for layouts, its config-and-tag bookkeeping) and finish. */
   putManifest(manifest: ManifestBytes): Promise<void>;
   /** Make everything visible atomically (archives are written here). */

@@ -9,7 +9,7 @@ import type { Descriptor } from '../../oci/types.js';
 import type { ImageDestination, ManifestBytes, PutBlobOptions } from '../transport.js';
 import type { RegistryClient } from './client.js';
 import { blobExists, pushBlob, type PushBlobOptions, type PushResult } from './blob-push.js';
-import { pushManifest } from './manifest.js';
+import { manifestDigestAt, pushManifest } from './manifest.js';
 
 export class RegistryDestination implements ImageDestination {
   readonly supportedManifestTypes = [OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST];
@@ -39,6 +39,11 @@ export class RegistryDestination implements ImageDestination {
   /** Like putBlob, saying whether the blob was skipped, mounted or uploaded. */
   putBlobResult(desc: Descriptor, content: Readable, opts?: PutBlobOptions): Promise<PushResult> {
     return this.limit(() => pushBlob(this.client, desc, content, { ...this.upload, verified: opts?.verified, reopen: opts?.reopen, absent: opts?.absent }));
+  }
+
+  async hasManifest(m: ManifestBytes): Promise<boolean> {
+    if (this.digest && this.digest !== m.digest) return false; // putManifest says what is wrong
+    return (await manifestDigestAt(this.client, this.tag ?? m.digest)) === m.digest;
   }
 
   async putManifest(m: ManifestBytes): Promise<void> {

@@ -63,6 +63,15 @@ export async function resolveImageManifest(client: RegistryClient, tagOrDigest: 
   return child;
 }
 
+/** The digest of the manifest a tag (or digest) names on the registry, by HEAD; undefined when none. */
+export async function manifestDigestAt(client: RegistryClient, tagOrDigest: string): Promise<string | undefined> {
+  const res = await client.send({
+    method: 'HEAD', url: `/v2/${client.repository}/manifests/${tagOrDigest}`, headers: { accept: MANIFEST_ACCEPT }, ok: [200, 404], what: 'checking manifest',
+  });
+  await res.body.dump();
+  return res.statusCode === 200 ? headerDigest(res.headers['docker-content-digest']) : undefined;
+}
+
 export async function pushManifest(client: RegistryClient, tagOrDigest: string, m: ManifestBytes): Promise<void> {
   // A manifest corrupted on the way can still be JSON the registry accepts (a flipped byte in a key
   // or a media type), and a PUT by tag stores it under the tag before the answer tells us. So a

@@ -40,6 +40,44 @@ test('second push of the same image skips every blob', async () => {
   }
 });
 
+test('re-pushing an image the tag already names writes no manifest; anything else still does', async () => {
+  const a = makeTestImage({ text: 'same image\n' });
+  const b = makeTestImage({ text: 'another image\n' });
+  const source = (img: typeof a) => new MemorySource('memory', img.manifest, new Map([img.config, ...img.layers].map((x) => [x.digest, x.bytes])));
+  const ref = dockerRef(`${proxy.host}/p/same:1`);
+  const push = async (img: typeof a) => {
+    proxy.requests.length = 0;
+    const dest = await openRegistryDestination(ref, opts);
+    try {
+      assert.equal((await copyImage(source(img), dest)).manifestDigest, img.manifest.digest);
+    } finally {
+      await dest.close();
+    }
+    const manifestRequests = proxy.requests.filter((r) => r.url.includes('/manifests/'));
+    return { put: manifestRequests.filter((r) => r.method === 'PUT').length, head: manifestRequests.filter((r) => r.method === 'HEAD').length };
+  };
+  const tagged = async () => {
+    const src = await openRegistrySource(ref, opts);
+    try {
+      return (await src.getManifest()).digest;
+    } finally {
+      await src.close();
+    }
+  };
+
+  assert.deepEqual(await push(a), { head: 1, put: 1 }, 'first push: the tag names nothing yet');
+  assert.deepEqual(await push(a), { head: 1, put: 0 }, 'the same image again: asked, not written');
+  assert.equal(await tagged(), a.manifest.digest);
+  assert.deepEqual(await push(b), { head: 1, put: 1 }, 'another image under the same tag');
+  assert.equal(await tagged(), b.manifest.digest);
+  assert.deepEqual(await push(a), { head: 1, put: 1 }, 'back to the first one: the tag named the other');
+  // The tag names this manifest, but the registry says one of its blobs is missing: the blob goes
+  // up, and the manifest is written again rather than trusted.
+  proxy.faults.push({ kind: 'status', status: 404, times: 1, match: (r) => r.method === 'HEAD' && r.url.endsWith(`/blobs/${a.layers[0]!.digest}`) });
+  assert.deepEqual(await push(a), { head: 1, put: 1 });
+  assert.equal(await tagged(), a.manifest.digest);
+});
+
 test('blob known in another repository of the registry is mounted, not uploaded', async () => {
   clearBlobLocations();
   const img = makeTestImage({ text: 'mount me\n' });
