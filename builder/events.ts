@@ -6,7 +6,8 @@
 export type TransferEvent =
   /** `started`: bytes will follow; `progress`: `bytes` of `size` so far (throttled); `skipped`: already there. */
   | { type: 'blob'; phase: 'started' | 'progress' | 'done' | 'skipped'; digest: string; size: number; bytes: number; mediaType: string }
-  | { type: 'manifest'; digest: string; mediaType: string };
+  /** `unchanged`: the destination's tag already named this manifest, so it was not written again. */
+  | { type: 'manifest'; digest: string; mediaType: string; unchanged?: boolean };
 
 export type BuildEvent =
   | { type: 'plan'; stages: number; totalStages: number }

@@ -176,7 +176,7 @@ export function ttyProgress(opts: { write: (s: string) => void; columns: () => n
         break;
       }
       case 'manifest':
-        draw([`${green('✔')} manifest ${shortDigest(ev.digest)}`]);
+        draw([`${green('✔')} manifest ${shortDigest(ev.digest)}${ev.unchanged ? ' (already there)' : ''}`]);
         break;
       default:
         break;

@@ -40,7 +40,7 @@ function shortInstruction(text: string): string {
 }
 
 function transferLine(ev: TransferEvent): string | undefined {
-  if (ev.type === 'manifest') return `Writing manifest ${ev.digest}`;
+  if (ev.type === 'manifest') return ev.unchanged ? `Manifest ${ev.digest} already there: not written again` : `Writing manifest ${ev.digest}`;
   const what = `${ev.mediaType.includes('config') ? 'config' : 'blob'} ${shortDigest(ev.digest)}`;
   if (ev.phase === 'skipped') return `Copying ${what} skipped: already exists`;
   if (ev.phase === 'started') return `Copying ${what}`;

@@ -28,7 +28,7 @@ export interface TransferOptions {
 
 /** copy.ts's progress as the public TransferEvent shape (builder/events.ts). */
 function toTransferEvent(ev: CopyProgress): TransferEvent {
-  if (ev.kind === 'manifest') return { type: 'manifest', digest: ev.digest, mediaType: ev.mediaType };
+  if (ev.kind === 'manifest') return { type: 'manifest', digest: ev.digest, mediaType: ev.mediaType, ...(ev.unchanged ? { unchanged: true } : {}) };
   const bytes = ev.bytes ?? (ev.phase === 'started' ? 0 : ev.size);
   return { type: 'blob', phase: ev.phase, digest: ev.digest, size: ev.size, bytes, mediaType: ev.mediaType };
 }
@@ -50,7 +50,7 @@ function toTransport(s: string): TransportReference {
 }
 
 function progressLine(ev: CopyProgress): string {
-  if (ev.kind === 'manifest') return `Writing manifest ${ev.digest}`;
+  if (ev.kind === 'manifest') return ev.unchanged ? `Manifest ${ev.digest} already there: not written again` : `Writing manifest ${ev.digest}`;
   const what = `${ev.mediaType.includes('config') ? 'config' : 'blob'} ${ev.digest.slice(7, 19)}`;
   return ev.phase === 'skipped' ? `Copying ${what} skipped: already exists` : ev.phase === 'started' ? `Copying ${what}` : `Copying ${what} done`;
 }

@@ -17,7 +17,7 @@ import { DigestVerifier, verifyBytes } from './verify.js';
 export type CopyProgress =
   /** `progress` reports `bytes` of the source blob read so far, at most every PROGRESS_INTERVAL_MS. */
   | { kind: 'blob'; phase: 'skipped' | 'started' | 'progress' | 'done'; digest: string; size: number; mediaType: string; bytes?: number }
-  | { kind: 'manifest'; digest: string; mediaType: string };
+  | { kind: 'manifest'; digest: string; mediaType: string; unchanged?: boolean };
 
 export interface CopyOptions {
   /** Force the manifest format; by default the source's is kept when the destination accepts it. */
@@ -246,7 +246,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   const manifestDigest = bytes === m.bytes ? m.digest : sha256(bytes);
   const unchanged = bytes === m.bytes && !uploaded && (await alreadyTagged) === true;
   if (!unchanged) await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
-  progress({ kind: 'manifest', digest: manifestDigest, mediaType });
+  progress({ kind: 'manifest', digest: manifestDigest, mediaType, ...(unchanged ? { unchanged } : {}) });
   await dest.commit();
   return { manifestDigest, configDigest: manifest.config.digest };
 }

@@ -47,14 +47,17 @@ test('re-pushing an image the tag already names writes no manifest; anything els
   const ref = dockerRef(`${proxy.host}/p/same:1`);
   const push = async (img: typeof a) => {
     proxy.requests.length = 0;
+    let reported: boolean | undefined;
     const dest = await openRegistryDestination(ref, opts);
     try {
-      assert.equal((await copyImage(source(img), dest)).manifestDigest, img.manifest.digest);
+      assert.equal((await copyImage(source(img), dest, { onProgress: (e) => e.kind === 'manifest' && (reported = e.unchanged === true) })).manifestDigest, img.manifest.digest);
     } finally {
       await dest.close();
     }
     const manifestRequests = proxy.requests.filter((r) => r.url.includes('/manifests/'));
-    return { put: manifestRequests.filter((r) => r.method === 'PUT').length, head: manifestRequests.filter((r) => r.method === 'HEAD').length };
+    const put = manifestRequests.filter((r) => r.method === 'PUT').length;
+    assert.equal(reported, put === 0, 'the manifest event says whether it was written');
+    return { put, head: manifestRequests.filter((r) => r.method === 'HEAD').length };
   };
   const tagged = async () => {
     const src = await openRegistrySource(ref, opts);
