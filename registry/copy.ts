@@ -181,7 +181,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   const asked = [manifest.config, ...manifest.layers].map((d) => (dest.wantsUncompressedLayers && d !== manifest.config && layerCompression(d.mediaType) !== 'none' ? undefined : dest.hasBlob(d)));
   for (const a of asked) a?.catch(() => undefined); // each is awaited below, or given up with the copy
   // Pushing an image the destination already holds under this reference (CI re-pushing an unchanged
-  // image) writes no manifest either, as google/containerregistry and crane do: asked in the same
+  // image) writes no manifest either, as google/containerregistry's pusher does: asked in the same
   // round, for the source's own bytes, and believed only if no blob had to be uploaded. An answer
   // that cannot be had is a no: the manifest is written.
   const alreadyTagged = format === srcFormat && !dest.wantsUncompressedLayers ? dest.hasManifest?.(m).catch(() => false) : undefined;
