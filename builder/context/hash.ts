@@ -110,7 +110,8 @@ function walk(src: ContextSource, rel: string, comp: string, exclude: IgnoreMatc
   const kids = src.children(rel);
   for (const { name, rel: childRel, st } of isByteOrdered(kids) ? kids : [...kids].sort((a, b) => compareBytes(a.name, b.name))) {
     if (st.type === 'socket') continue;
-    const childComp = joinRel(comp, name);
+    // Below the context root itself both paths are the same string: not made a second time.
+    const childComp = comp === rel ? childRel : joinRel(comp, name);
     const isDir = st.type === 'dir';
     if (isDir && src.matcher.ignores(childRel, true)) {
       const below: Node[] = [];

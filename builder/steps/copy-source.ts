@@ -105,12 +105,14 @@ export class ContextSource implements CopySource {
   children(rel: string): SourceChild<ContextStat>[] {
     let out = this.kids.get(rel);
     if (!out) {
+      const names = this.names(rel);
+      // Each child's path made once: the lstat batch and the listing key on the same string.
+      const rels = names.map((name) => joinRel(rel, name));
+      this.statChildren(rel, names, rels);
       out = [];
-      this.statChildren(rel);
-      for (const name of this.names(rel)) {
-        const childRel = joinRel(rel, name);
-        const st = this.lstatSync(childRel);
-        if (st) out.push({ name, rel: childRel, st });
+      for (let i = 0; i < names.length; i++) {
+        const st = this.lstatSync(rels[i]!);
+        if (st) out.push({ name: names[i]!, rel: rels[i]!, st });
       }
       this.kids.set(rel, out);
     }
@@ -152,7 +154,7 @@ export class ContextSource implements CopySource {
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
       throw e;
     }
-    return st ? contextStat(abs, st) : undefined;
+    return st ? contextStat(() => abs, st) : undefined;
   }
 
   /**
@@ -160,17 +162,18 @@ export class ContextSource implements CopySource {
    * no Stats object per file): ~40% of a 20,000-file context walk was Node's lstatSync. Without the
    * addon (or with batchStat off) each entry is lstat'ed when first asked, as before.
    */
-  private statChildren(rel: string): void {
+  private statChildren(rel: string, allNames: string[], allRels: string[]): void {
     if (!this.batchStat) return;
-    const names = this.names(rel).filter((n) => !this.known.has(joinRel(rel, n)));
-    if (names.length < 2) return;
-    const stats = lstatAt(this.abs(rel), names);
+    const todo: number[] = [];
+    for (let i = 0; i < allRels.length; i++) if (!this.known.has(allRels[i]!)) todo.push(i);
+    if (todo.length < 2) return;
+    const stats = lstatAt(this.abs(rel), todo.length === allNames.length ? allNames : todo.map((i) => allNames[i]!));
     if (!stats) return;
-    for (let i = 0; i < names.length; i++) {
-      const f = i * LSTAT_FIELDS;
-      const childRel = joinRel(rel, names[i]!);
+    for (let j = 0; j < todo.length; j++) {
+      const f = j * LSTAT_FIELDS;
+      const childRel = allRels[todo[j]!]!;
       const mode = stats[f]!;
-      const raw = mode < 0 ? null : contextStat(this.abs(childRel), { mode, size: stats[f + 1]!, mtimeMs: stats[f + 2]!, ctimeMs: stats[f + 3]!, ino: stats[f + 4]!, rdev: stats[f + 5]!, nlink: stats[f + 6]!, dev: stats[f + 7]! });
+      const raw = mode < 0 ? null : contextStat(() => this.abs(childRel), { mode, size: stats[f + 1]!, mtimeMs: stats[f + 2]!, ctimeMs: stats[f + 3]!, ino: stats[f + 4]!, rdev: stats[f + 5]!, nlink: stats[f + 6]!, dev: stats[f + 7]! });
       this.known.set(childRel, { raw });
     }
   }
@@ -195,7 +198,8 @@ export class ContextSource implements CopySource {
 /** The stat numbers a context entry is described by (a Stats object has them all). */
 type StatNumbers = Pick<Stats, 'mode' | 'size' | 'mtimeMs' | 'ctimeMs' | 'ino' | 'rdev' | 'nlink' | 'dev'>;
 
-function contextStat(abs: string, st: StatNumbers): ContextStat {
+/** `abs` is asked for only by a symlink (its target is read): 20,000 path strings fewer for a large context. */
+function contextStat(abs: () => string, st: StatNumbers): ContextStat {
   const type = fileTypeOfMode(st.mode);
   const out: ContextStat = {
     type,
@@ -209,7 +213,7 @@ function contextStat(abs: string, st: StatNumbers): ContextStat {
     ino: st.ino,
     rdev: st.rdev,
   };
-  if (type === 'symlink') out.linkname = readlinkSync(abs);
+  if (type === 'symlink') out.linkname = readlinkSync(abs());
   if (type === 'char' || type === 'block') {
     out.devmajor = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
     out.devminor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
