@@ -102,7 +102,7 @@ export function compress(input: AsyncIterable<Uint8Array>, compression: Compress
     case 'none':
       return undefined;
     case 'gzip':
-      // One gzip member whatever the core count (see pgzip.ts); zlib-compatible bytes, fixed header.
+      // One gzip member whatever the core count (see pgzip.ts), deflated by libdeflate, fixed header.
       return pgzip(input, { level: level ?? DEFAULT_GZIP_LEVEL, memo });
     case 'zstd':
       return through(input, zstdCompressor(level ?? DEFAULT_ZSTD_LEVEL));

@@ -1,5 +1,5 @@
 // Deflated chunks remembered across layer writes. A parallel-gzip chunk's bytes are a pure function of
-// its input, the 32 KiB before it, the level and the zlib build (pgzip-chunk.ts), so a chunk that
+// its input, the level and the deflate build (pgzip-chunk.ts), so a chunk that
 // was compressed before need not be compressed again: its bytes are read back from the blob that
 // holds them. Rebuilding a big COPY after editing one file leaves every chunk but the edited one's
 // unchanged (tar records are 512-byte aligned, so what follows does not even move unless the file's

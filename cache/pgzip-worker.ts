@@ -28,7 +28,7 @@ parentPort!.on('message', (msg: Message) => {
   }
   try {
     const data = msg.data;
-    const key = msg.stream !== undefined ? chunkKey(msg.level, msg.dict, data) : undefined;
+    const key = msg.stream !== undefined ? chunkKey(msg.level, data) : undefined;
     if (key !== undefined && known.get(msg.stream!)?.has(key)) {
       // The input goes back: should the memo fail to produce the bytes, the sender deflates it. Its
       // CRC goes too, to be checked against the memo's (the gzip trailer is built from them).

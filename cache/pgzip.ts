@@ -1,6 +1,6 @@
 // Parallel gzip that stays one ordinary gzip stream (pigz's method): the input is cut into fixed
-// 1 MiB chunks, each deflated on its own by a worker thread with the previous 32 KiB as dictionary
-// and ended with a sync flush; the outputs are concatenated in order behind one gzip header, then an
+// 1 MiB chunks, each deflated on its own by a worker thread (libdeflate, no dictionary: see
+// pgzip-chunk.ts) and ended with a sync flush; the outputs are concatenated in order behind one gzip header, then an
 // empty final block and the trailer with the CRC-32 combined from the chunks' CRCs. Any gunzip reads
 // it. The bytes depend only on the input and the level — never on how many workers ran — so layer
 // digests stay reproducible across machines. Incompressible chunks are stored (see pgzip-chunk.ts).
@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { extname, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { chunkKey, deflateChunk, nativeCrc32, WINDOW, type ChunkResult } from './pgzip-chunk.js';
+import { chunkKey, deflateChunk, nativeCrc32, type ChunkResult } from './pgzip-chunk.js';
 import { crc32Combine } from './pgzip-crc32.js';
 import type { ChunkMemo } from './pgzip-reuse.js';
 
@@ -120,7 +120,7 @@ class Pool {
   }
 
   /** Deflate a chunk on a worker; with `stream`, the worker first keys it and answers a known key instead. */
-  run(data: Uint8Array, dict: Uint8Array, level: number, stream?: number): Promise<PoolResult> {
+  run(data: Uint8Array, level: number, stream?: number): Promise<PoolResult> {
     if (this.workers.length === 0) this.start();
     const id = this.nextId++;
     if (pooled.has(data)) this.lent.add(id);
@@ -128,10 +128,10 @@ class Pool {
     if (this.busy++ === 0) for (const x of this.workers) x.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // The chunk's memory moves to the worker; `dict` was copied out of it by the caller. A view
-      // into a bigger buffer is copied first: posting it would clone the whole buffer behind it.
+      // The chunk's memory moves to the worker. A view into a bigger buffer is copied first:
+      // posting it would clone the whole buffer behind it.
       const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : Uint8Array.prototype.slice.call(data);
-      w.postMessage({ id, data: own, dict, level, stream }, [own.buffer as ArrayBuffer]);
+      w.postMessage({ id, data: own, level, stream }, [own.buffer as ArrayBuffer]);
     });
   }
 }
@@ -242,7 +242,6 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
   let total = 0;
   /** Bytes of output so far: where the next chunk's bytes start. */
   let written = head.length;
-  let prevTail: Uint8Array = new Uint8Array(0);
   const inFlight: Slot[] = [];
   const memo = opts.memo;
   // CRCs combine in stream order, which is the order results are taken, not the order workers finish.
@@ -265,21 +264,21 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
   // workers, not all on this thread), and known keys are answered from the memo.
   const stream = memo && p ? p.openStream(memo.keys()) : undefined;
   /** This thread's own chunks: keyed and looked up here, else deflated. */
-  const compressHere = (data: Uint8Array, dict: Uint8Array): KeyedResult => {
-    const key = memo ? chunkKey(level, dict, data) : undefined;
+  const compressHere = (data: Uint8Array): KeyedResult => {
+    const key = memo ? chunkKey(level, data) : undefined;
     const known = key !== undefined ? memo!.find(key) : undefined;
     if (known && known.crc === nativeCrc32(data)) return { ...known, stored: false, key };
-    const r = deflateChunk({ data, dict, level });
+    const r = deflateChunk({ data, level });
     return key !== undefined ? { ...r, key, outCrc: nativeCrc32(r.out) } : r;
   };
   /** A worker's answer: a known key becomes the memo's bytes (or, should they be unreadable, a deflate here). */
-  const fromWorker = (r: PoolResult, dict: Uint8Array): KeyedResult => {
+  const fromWorker = (r: PoolResult): KeyedResult => {
     if (!('hit' in r)) return r;
     const known = memo!.find(r.key);
     let out: KeyedResult;
     if (known && known.crc === r.crc) out = { ...known, stored: false, key: r.key };
     else {
-      const d = deflateChunk({ data: r.data, dict, level });
+      const d = deflateChunk({ data: r.data, level });
       out = { ...d, key: r.key, outCrc: nativeCrc32(d.out) };
     }
     if (r.lent) recycle(r.data);
@@ -292,20 +291,17 @@ export async function* pgzip(input: AsyncIterable<Uint8Array>, opts: PgzipOption
     while (!lookahead.done) {
       const data = lookahead.value;
       lookahead = await chunks.next();
-      const dict = prevTail;
-      // A real copy (Buffer#slice would be a view): `data` itself may be moved to a worker.
-      prevTail = Uint8Array.prototype.slice.call(data, Math.max(0, data.length - WINDOW));
       const len = data.length;
       // A layer of one chunk is compressed right here: starting workers would cost more than it saves.
       const single = first && lookahead.done;
       first = false;
       if (!p || single || atWorkers >= workerDepth) {
-        inFlight.push({ job: Promise.resolve(compressHere(data, dict)), len, done: true });
+        inFlight.push({ job: Promise.resolve(compressHere(data)), len, done: true });
         if (pooled.has(data)) recycle(data);
       } else {
         atWorkers++;
-        const sent = p.run(data, dict, level, stream);
-        const slot: Slot = { job: sent.then((r) => fromWorker(r, dict)), len, done: false };
+        const sent = p.run(data, level, stream);
+        const slot: Slot = { job: sent.then(fromWorker), len, done: false };
         const settle = () => {
           slot.done = true;
           atWorkers--;

@@ -9,22 +9,11 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ownSubIds } from './subids.js';
+import { nativeBuildDir, nativeMissing } from './build-dir.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** Directory holding tsbuild_native.node and tsbuild-run. */
-export function nativeBuildDir(): string {
-  const override = process.env['TSBUILD_NATIVE_DIR'];
-  if (override) return override;
-  const candidates = [
-    join(here, 'build', 'Release'), // <repo>/native (source)
-    join(here, '..', '..', 'native', 'build', 'Release'), // <repo>/dist/native (compiled)
-  ];
-  return candidates.find((c) => existsSync(join(c, 'tsbuild_native.node'))) ?? candidates[0]!;
-}
+export { nativeBuildDir } from './build-dir.js';
 
 interface Addon {
   lstatAt(dir: string, names: string[]): Float64Array;
@@ -47,12 +36,8 @@ function load(): Addon {
     addon = require(file) as Addon;
     return addon;
   } catch (e) {
-    const err = new Error(
-      `tsbuild native addon not available (${file}): ${(e as Error).message}; run "npm run build:native"`,
-    ) as NodeJS.ErrnoException;
-    err.code = 'ERR_TSBUILD_NATIVE_MISSING';
-    loadError = err;
-    throw err;
+    loadError = nativeMissing(file, e);
+    throw loadError;
   }
 }
 

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
+import { constants, deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { deflateSyncFlush } from '../../native/deflate.js';
 import { CHUNK, pgzip } from '../../cache/pgzip.js';
 import { crc32, crc32Combine, crc32CombineSlow } from '../../cache/pgzip-crc32.js';
 import { looksIncompressible, nativeCrc32, storedBlocks, SURELY_COMPRESSIBLE_BITS } from '../../cache/pgzip-chunk.js';
@@ -93,6 +94,53 @@ describe('pgzip', () => {
   });
 });
 
+describe('libdeflate with a sync-flush ending (native/deflate.ts)', () => {
+  // Every piece must end byte-aligned with no final block, whatever the last block was (dynamic,
+  // static, stored, or the tiny-input shortcut that stores without deflating), so that pieces
+  // concatenate: checked by inflating pieces joined and closed with an empty final block.
+  const FINAL = Buffer.from([0x03, 0x00]);
+  const kinds: Record<string, (n: number) => Buffer> = {
+    random: (n) => randomBytes(n),
+    zeros: (n) => Buffer.alloc(n),
+    text: (n) => text(n),
+  };
+  it('pieces of any size and kind concatenate into one stream at every level', () => {
+    for (const n of [0, 1, 2, 10, 50, 51, 52, 55, 56, 57, 100, 4096, 65_535, 65_536, 70_000, 300_001]) {
+      for (const [kind, make] of Object.entries(kinds)) {
+        const data = make(n);
+        for (const level of [1, 2, 6, 9, 12]) {
+          const one = deflateSyncFlush(data, level);
+          assert.deepEqual(one.subarray(-4), Buffer.from([0, 0, 0xff, 0xff]), `${kind} ${n} level ${level}: sync marker`);
+          assert.deepEqual(inflateRawSync(Buffer.concat([one, FINAL])), data, `${kind} ${n} level ${level}`);
+          const cut = n >> 1;
+          const two = Buffer.concat([deflateSyncFlush(data.subarray(0, cut), level), deflateSyncFlush(data.subarray(cut), level), FINAL]);
+          assert.deepEqual(inflateRawSync(two), data, `${kind} ${n} level ${level}, in two`);
+        }
+      }
+    }
+  });
+  it('gives the same bytes every time, and deflates log-like text about as well as zlib level 1', () => {
+    // Words and numbers drawn by a fixed LCG: repetitive like logs, not periodic like text() (on a
+    // periodic input libdeflate's fastest level finds shorter matches than zlib's).
+    const words = ['GET', 'POST', '/api/v1/layers', 'status=200', 'status=404', 'worker', 'blob', 'digest', 'took', 'ms', 'INFO', 'WARN'];
+    let x = 12345;
+    const next = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31);
+    const parts: string[] = [];
+    for (let len = 0; len < CHUNK; ) {
+      const w = next() % 5 === 0 ? String(next() % 100_000) : words[next() % words.length]!;
+      parts.push(w, next() % 9 === 0 ? '\n' : ' ');
+      len += w.length + 1;
+    }
+    const data = Buffer.from(parts.join('')).subarray(0, CHUNK);
+    const a = deflateSyncFlush(data, 1);
+    assert.deepEqual(deflateSyncFlush(Buffer.from(data), 1), a);
+    const zlib1 = deflateRawSync(data, { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
+    assert.ok(a.length <= zlib1.length * 1.02, `libdeflate ${a.length} bytes, zlib ${zlib1.length}`);
+    assert.throws(() => deflateSyncFlush(data, 0), /level/);
+    assert.throws(() => deflateSyncFlush(data, 13), /level/);
+  });
+});
+
 describe('the stored-or-deflate probe', () => {
   // looksIncompressible answers "compressible" without deflating when a sample has at most 6 bits of
   // entropy per byte. That may only ever skip a deflate that would have said the same: check the
@@ -120,7 +168,7 @@ describe('the stored-or-deflate probe', () => {
       const sample = drawn(alphabet, heavy, alphabet);
       const h = entropy(sample);
       if (h > SURELY_COMPRESSIBLE_BITS) continue; // only samples the shortcut answers are in question
-      const out = deflateRawSync(sample, { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
+      const out = deflateSyncFlush(sample, 1);
       assert.ok(out.length < sample.length * 0.97, `entropy ${h.toFixed(3)}: deflate kept ${out.length} of ${sample.length} bytes`);
       assert.equal(looksIncompressible(Buffer.concat([sample, sample, sample, sample])), false);
     }
