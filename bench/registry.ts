@@ -1,5 +1,5 @@
-// A throwaway docker-registry (Debian's docker/distribution) on 127.0.0.1, its storage on the bench
-// file system so uploads hit the same disk as the builders.
+// A throwaway docker-registry (Debian's docker/distribution) on 127.0.0.1, its storage in `dir`
+// (on the registry's own loop file system, see run.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';

@@ -17,7 +17,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
 
 const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only W1,W2,...] [--image FILE] [--mount DIR]
-  [--size 20G] [--reuse-fs] [--keep-mounted] [--isolation oci|chroot] [--json FILE] [--tsbuild-arg ARG]...
+  [--size 20G] [--registry-image FILE] [--registry-mount DIR] [--registry-size 12G] [--reuse-fs] [--keep-mounted] [--isolation oci|chroot] [--json FILE] [--tsbuild-arg ARG]...
   [--tsbuild-only]   (development: skip buildah; the table then has no ratios)`;
 
 const { values: o } = parseArgs({
@@ -28,6 +28,9 @@ const { values: o } = parseArgs({
     image: { type: 'string', default: '/var/tmp/tsbuild-bench.img' },
     mount: { type: 'string', default: '/mnt/tsbuild-bench' },
     size: { type: 'string', default: '20G' },
+    'registry-image': { type: 'string', default: '/var/tmp/tsbuild-bench-registry.img' },
+    'registry-mount': { type: 'string', default: '/mnt/tsbuild-bench-registry' },
+    'registry-size': { type: 'string', default: '12G' },
     'reuse-fs': { type: 'boolean', default: false },
     'keep-mounted': { type: 'boolean', default: false },
     isolation: { type: 'string', default: 'oci' },
@@ -64,6 +67,13 @@ async function main(): Promise<void> {
   const base = o['reuse-fs'] ? join(fs.mount, `run-${Date.now()}`) : join(fs.mount, 'run');
   mkdirSync(base, { recursive: true });
   log(`bench file system: ${fs.description}; working in ${base}`);
+  // W7's registries get a file system of their own, as a registry on another host has its own disk:
+  // on the builders' one, by W7 filled and fragmented by every build before it, the registry's
+  // writes of the same blob took up to twice as long (bench/README.md, "How it measures").
+  const regFs = prepareFs(o['registry-image']!, o['registry-mount']!, o['registry-size']!, o['reuse-fs']!);
+  const regBase = o['reuse-fs'] ? join(regFs.mount, `run-${Date.now()}`) : join(regFs.mount, 'run');
+  mkdirSync(regBase, { recursive: true });
+  log(`registry file system: ${regFs.description}`);
 
   const snap = snapshotTsbuild(REPO, `/var/tmp/tsbuild-bench-dist-${process.pid}`);
   const ts = new Tsbuild(join(base, 'tsbuild'), snap.command, o['tsbuild-arg']!);
@@ -77,7 +87,7 @@ async function main(): Promise<void> {
   bb.cleanup();
   for (const b of builders) b.importBase(archive, 'localhost/bench-base:latest');
 
-  const env: Env = { dir: join(base, 'data'), sizes: o.quick ? QUICK : FULL, base: 'localhost/bench-base:latest', builders, built: new Set() };
+  const env: Env = { dir: join(base, 'data'), registryDir: join(regBase, 'registry'), sizes: o.quick ? QUICK : FULL, base: 'localhost/bench-base:latest', builders, built: new Set() };
   const raw: RawRun[] = [];
   const checks: { workload: string; builder: string; problems: string[] }[] = [];
   try {
@@ -106,7 +116,10 @@ async function main(): Promise<void> {
   } finally {
     snap.remove();
     bah.cleanup();
-    if (!o['keep-mounted']) unmountAll(fs.mount);
+    if (!o['keep-mounted']) {
+      unmountAll(fs.mount);
+      unmountAll(regFs.mount);
+    }
   }
 
   const summary = summarize(raw);
@@ -120,14 +133,14 @@ async function main(): Promise<void> {
     tsbuild: version('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
   };
   const result = {
-    date: new Date().toISOString(), quick: o.quick, runs, fs: fs.description, buildahIsolation: o.isolation,
+    date: new Date().toISOString(), quick: o.quick, runs, fs: fs.description, registryFs: regFs.description, buildahIsolation: o.isolation,
     tsbuildArgs: o['tsbuild-arg'], machine, summary, checks, raw,
   };
   mkdirSync(dirname(jsonOut), { recursive: true });
   writeFileSync(jsonOut, JSON.stringify(result, null, 2) + '\n');
 
   console.log(`\n${machine.cpus} × ${machine.model}, ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, ${machine.buildah}`);
-  console.log(`storage: ${fs.description}; ${runs} run(s) each, interleaved tsbuild/buildah${o.quick ? ' (quick sizes)' : ''}\n`);
+  console.log(`storage: ${fs.description}; registries (W7): ${regFs.description}; ${runs} run(s) each, interleaved tsbuild/buildah${o.quick ? ' (quick sizes)' : ''}\n`);
   console.log(table(summary));
   const wrong = checks.filter((c) => c.problems.length > 0);
   console.log(wrong.length === 0 ? '\nevery image checked: content ok' : `\nWRONG CONTENT: ${wrong.map((c) => `${c.workload}/${c.builder}: ${c.problems[0]}`).join('; ')}`);

@@ -23,6 +23,8 @@ export const QUICK: Sizes = { w1Files: 2_000, w2Bytes: 16 << 20, w3FilesPerStep:
 export interface Env {
   /** Workload data on the bench file system. */
   dir: string;
+  /** Where W7's registries keep their data: a file system of their own. */
+  registryDir: string;
   sizes: Sizes;
   /** Base image name both stores know. */
   base: string;
@@ -279,7 +281,7 @@ class Push implements Workload {
   async round(env: Env, _i: number, b: Builder): Promise<Timed[]> {
     await this.last.get(b.name)?.stop();
     // A new registry per round: "cold" means it holds none of the blobs, not even the base layer.
-    const reg = await startRegistry(join(env.dir, 'registry', `${b.name}-${this.seq++}`));
+    const reg = await startRegistry(join(env.registryDir, `${b.name}-${this.seq++}`));
     this.last.set(b.name, reg);
     const out: Timed[] = [];
     for (const phase of ['cold', 'warm']) {
