@@ -1,9 +1,9 @@
 // Parallel gzip that stays one ordinary gzip stream (pigz's method): the input is cut into fixed
 // 1 MiB chunks, each deflated on its own by a worker thread (libdeflate, no dictionary: see
-// pgzip-chunk.ts) and ended with a sync flush; the outputs are concatenated in order behind one gzip header, then an
-// empty final block and the trailer with the CRC-32 combined from the chunks' CRCs. Any gunzip reads
-// it. The bytes depend only on the input and the level — never on how many workers ran — so layer
-// digests stay reproducible across machines. Incompressible chunks are stored (see pgzip-chunk.ts).
+// pgzip-chunk.ts) and ended with a sync flush; the outputs are concatenated in order behind one gzip
+// header, then an empty final block and the trailer with the CRC-32 combined from the chunks' CRCs.
+// Any gunzip reads it. The bytes depend only on the input and the level — never on how many workers
+// ran — so layer digests stay reproducible across machines. Incompressible chunks are stored (see pgzip-chunk.ts).
 // The calling thread deflates chunks too when the workers are busy, and with a memo (pgzip-reuse.ts)
 // a chunk compressed for an earlier layer is taken from that layer's blob instead.
 import { availableParallelism } from 'node:os';
