@@ -1,5 +1,5 @@
 // Small filesystem helpers shared by the stores: atomic writes and pid-tagged temp names.
-import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
+import { constants as fsConstants, lstatSync, promises as fsp, type Stats } from 'node:fs';
 import type { LayerEntryType } from './layer-entry.js';
 import { join } from 'node:path';
 import { randomHex } from '../oci/crypto.js';
@@ -77,6 +77,16 @@ export async function lstatIfExists(path: string): Promise<Stats | undefined> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** lstatIfExists without a trip through the thread pool (ENOENT answered without an exception). */
+export function lstatSyncIfExists(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw e;
   }
 }

@@ -8,8 +8,9 @@
 // the layer's bytes arrive asynchronously (decompression).
 import {
   closeSync, constants as C, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync,
-  mkdirSync, openSync, readdirSync, rmSync, symlinkSync, chmodSync, utimesSync, writeSync, type Stats,
+  mkdirSync, openSync, readdirSync, rmSync, symlinkSync, chmodSync, utimesSync, writeSync,
 } from 'node:fs';
+import { lstatSyncIfExists } from './fsutil.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../oci/errors.js';
@@ -89,7 +90,7 @@ class Applier {
     }
 
     const abs = join(parentAbs, name);
-    const existing = lstatIfExists(abs);
+    const existing = lstatSyncIfExists(abs);
     if (existing && !(h.type === 'dir' && existing.isDirectory())) this.remove(rel, abs);
 
     switch (h.type) {
@@ -149,7 +150,7 @@ class Applier {
     const dirs = [...this.dirMeta].sort((x, y) => y[0].split('/').length - x[0].split('/').length);
     for (const [rel, meta] of dirs) {
       const abs = join(this.root, rel);
-      const st = lstatIfExists(abs);
+      const st = lstatSyncIfExists(abs);
       if (!st?.isDirectory()) continue;
       chmodSync(abs, meta.mode);
       utimesSync(abs, meta.mtime, meta.mtime);
@@ -167,7 +168,7 @@ class Applier {
       cur = cur ? cur + '/' + c : c;
       if (this.safeDirs.has(cur)) continue;
       const abs = join(this.root, cur);
-      const st = lstatIfExists(abs);
+      const st = lstatSyncIfExists(abs);
       if (!st) {
         mkdirSync(abs, 0o755);
         this.written.add(cur);
@@ -188,7 +189,7 @@ class Applier {
     let cur = '';
     for (const c of parentRel ? parentRel.split('/') : []) {
       cur = cur ? cur + '/' + c : c;
-      const st = lstatIfExists(join(this.root, cur));
+      const st = lstatSyncIfExists(join(this.root, cur));
       if (!st) throw new UserError(`bad layer: hardlink ${JSON.stringify(forEntry)} points to missing ${JSON.stringify(rel)}`);
       if (!st.isDirectory()) {
         // A symlinked parent could lead anywhere on the host: refuse rather than resolve it.
@@ -196,7 +197,7 @@ class Applier {
       }
     }
     const abs = join(this.root, rel);
-    const st = lstatIfExists(abs);
+    const st = lstatSyncIfExists(abs);
     if (!st) throw new UserError(`bad layer: hardlink ${JSON.stringify(forEntry)} points to missing ${JSON.stringify(rel)}`);
     if (st.isDirectory()) throw new UserError(`bad layer: hardlink ${JSON.stringify(forEntry)} points to directory ${JSON.stringify(rel)}`);
     return abs;
@@ -266,17 +267,6 @@ class Applier {
         this.warnings.push(`dropped xattr ${name} on ${rel}: ${(e as Error).message}`);
       }
     }
-  }
-}
-
-/** lstat, or undefined when nothing is there (or a parent is not a directory). */
-function lstatIfExists(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw e;
   }
 }
 

@@ -7,7 +7,7 @@ import { UserError } from '../oci/errors.js';
 import type { LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
 import { usernsRanges } from './userns.js';
-import { fileTypeOf, isWhiteoutDevice } from './fsutil.js';
+import { fileTypeOf, isWhiteoutDevice, lstatSyncIfExists } from './fsutil.js';
 
 export interface ViewStat {
   type: LayerEntryType;
@@ -37,16 +37,6 @@ function containerIds(uid: number, gid: number): { uid: number; gid: number } {
   return { uid: back(uid, process.getuid!(), r.uid), gid: back(gid, process.getgid!(), r.gid) };
 }
 
-
-/** lstat, or undefined when the path (or a parent) does not exist. */
-function lstatSyncIfExists(path: string): Stats | undefined {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw e;
-  }
-}
 
 function split(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');

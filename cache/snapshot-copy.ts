@@ -1,11 +1,16 @@
 // The copy snapshotter: overlay-format snapshot dirs (lowest first) merged into one plain directory,
 // the way overlayfs would show them (char 0/0 whiteouts delete, opaque dirs hide what is below).
 // Used where overlay cannot be: chroot isolation, and RUN --mount=type=bind,from=... sources.
-import { constants as C, promises as fsp, type Stats } from 'node:fs';
+// Synchronous file system calls, as in layer-apply.ts: a thread-pool round trip per call cost more
+// than the calls themselves, several per file.
+import {
+  chmodSync, constants as C, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync,
+  readlinkSync, rmSync, symlinkSync, type Stats,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { devMajor, devMinor } from './layer-scan.js';
 import { isRoot, loadNative, type NativeFs } from './native.js';
-import { isWhiteoutDevice, lstatIfExists } from './fsutil.js';
+import { isWhiteoutDevice, lstatSyncIfExists } from './fsutil.js';
 
 const OPAQUE = ['trusted.overlay.opaque', 'user.overlay.opaque'];
 const isWhiteout = isWhiteoutDevice;
@@ -32,41 +37,41 @@ class Copier {
     });
   }
 
-  async clear(dir: string): Promise<void> {
-    for (const n of await fsp.readdir(dir)) await fsp.rm(join(dir, n), { recursive: true, force: true });
+  clear(dir: string): void {
+    for (const n of readdirSync(dir)) rmSync(join(dir, n), { recursive: true, force: true });
   }
 
-  async mergeDir(src: string, dst: string): Promise<void> {
-    for (const name of await fsp.readdir(src)) {
+  mergeDir(src: string, dst: string): void {
+    for (const name of readdirSync(src)) {
       const s = join(src, name);
       const d = join(dst, name);
-      const st = await fsp.lstat(s);
-      const ex = await lstatIfExists(d);
+      const st = lstatSync(s);
+      const ex = lstatSyncIfExists(d);
       if (isWhiteout(st)) {
-        if (ex) await fsp.rm(d, { recursive: true, force: true });
+        if (ex) rmSync(d, { recursive: true, force: true });
         continue;
       }
-      await this.entry(s, d, st, ex);
+      this.entry(s, d, st, ex);
     }
   }
 
-  async entry(s: string, d: string, st: Stats, ex: Stats | undefined): Promise<void> {
+  entry(s: string, d: string, st: Stats, ex: Stats | undefined): void {
     if (st.isDirectory()) {
-      if (ex && !ex.isDirectory()) await fsp.rm(d, { force: true });
-      if (!ex || !ex.isDirectory()) await fsp.mkdir(d);
-      else if (this.opaque(s)) await this.clear(d);
-      await this.mergeDir(s, d);
-      await this.meta(s, d, st);
+      if (ex && !ex.isDirectory()) rmSync(d, { force: true });
+      if (!ex || !ex.isDirectory()) mkdirSync(d);
+      else if (this.opaque(s)) this.clear(d);
+      this.mergeDir(s, d);
+      this.meta(s, d, st);
       return;
     }
-    if (ex) await fsp.rm(d, { recursive: true, force: true });
+    if (ex) rmSync(d, { recursive: true, force: true });
     const key = `${st.dev}:${st.ino}`;
     if (!st.isDirectory() && st.nlink > 1 && this.links.has(key)) {
-      await fsp.link(this.links.get(key)!, d);
+      linkSync(this.links.get(key)!, d);
       return;
     }
-    if (st.isFile()) await fsp.copyFile(s, d, C.COPYFILE_FICLONE);
-    else if (st.isSymbolicLink()) await fsp.symlink(await fsp.readlink(s), d);
+    if (st.isFile()) copyFileSync(s, d, C.COPYFILE_FICLONE);
+    else if (st.isSymbolicLink()) symlinkSync(readlinkSync(s), d);
     else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
       if (!this.native) return; // cannot make device nodes without the addon
       try {
@@ -76,12 +81,12 @@ class Copier {
       }
     } else return; // sockets
     if (st.nlink > 1) this.links.set(key, d);
-    await this.meta(s, d, st);
+    this.meta(s, d, st);
   }
 
-  async meta(s: string, d: string, st: Stats): Promise<void> {
-    if (this.asRoot) await fsp.lchown(d, st.uid, st.gid);
-    if (!st.isSymbolicLink()) await fsp.chmod(d, st.mode & 0o7777); // after chown, which clears setuid
+  meta(s: string, d: string, st: Stats): void {
+    if (this.asRoot) lchownSync(d, st.uid, st.gid);
+    if (!st.isSymbolicLink()) chmodSync(d, st.mode & 0o7777); // after chown, which clears setuid
     if (this.native) {
       let names: string[] = [];
       try {
@@ -99,7 +104,7 @@ class Copier {
         }
       }
     }
-    await fsp.lutimes(d, st.atime, st.mtime);
+    lutimesSync(d, st.atime, st.mtime);
   }
 }
 
@@ -115,25 +120,25 @@ export async function materialize(lowers: string[], dest: string, sub = '/'): Pr
   for (const layer of lowers) {
     c.newLayer();
     const s = rel ? join(layer, rel) : layer;
-    const st = await lstatIfExists(s);
+    const st = lstatSyncIfExists(s);
     if (!st) continue;
     if (isWhiteout(st)) {
-      if (out) await fsp.rm(out, { recursive: true, force: true });
+      if (out) rmSync(out, { recursive: true, force: true });
       out = undefined;
-      await c.clear(dest);
+      c.clear(dest);
       continue;
     }
     if (st.isDirectory()) {
       if (out !== dest) {
-        await c.clear(dest);
+        c.clear(dest);
         out = dest;
-      } else if (c.opaque(s)) await c.clear(dest);
-      await c.mergeDir(s, dest);
-      await c.meta(s, dest, st);
+      } else if (c.opaque(s)) c.clear(dest);
+      c.mergeDir(s, dest);
+      c.meta(s, dest, st);
     } else {
-      await c.clear(dest);
+      c.clear(dest);
       out = join(dest, basename(rel) || 'root');
-      await c.entry(s, out, st, undefined);
+      c.entry(s, out, st, undefined);
     }
   }
   return out;
