@@ -62,17 +62,22 @@ function version(cmd: string, args: string[]): string {
   }
 }
 
+/** This run's directory on a bench file system: a new one beside earlier runs' with --reuse-fs. */
+function runDir(mount: string): string {
+  const dir = o['reuse-fs'] ? join(mount, `run-${Date.now()}`) : join(mount, 'run');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 async function main(): Promise<void> {
   const fs = prepareFs(o.image!, o.mount!, o.size!, o['reuse-fs']!);
-  const base = o['reuse-fs'] ? join(fs.mount, `run-${Date.now()}`) : join(fs.mount, 'run');
-  mkdirSync(base, { recursive: true });
+  const base = runDir(fs.mount);
   log(`bench file system: ${fs.description}; working in ${base}`);
   // W7's registries get a file system of their own, as a registry on another host has its own disk:
   // on the builders' one, by W7 filled and fragmented by every build before it, the registry's
   // writes of the same blob took up to twice as long (bench/README.md, "How it measures").
   const regFs = prepareFs(o['registry-image']!, o['registry-mount']!, o['registry-size']!, o['reuse-fs']!);
-  const regBase = o['reuse-fs'] ? join(regFs.mount, `run-${Date.now()}`) : join(regFs.mount, 'run');
-  mkdirSync(regBase, { recursive: true });
+  const regBase = runDir(regFs.mount);
   log(`registry file system: ${regFs.description}`);
 
   const snap = snapshotTsbuild(REPO, `/var/tmp/tsbuild-bench-dist-${process.pid}`);

@@ -10,7 +10,6 @@ import {
   closeSync, constants as C, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync,
   mkdirSync, openSync, readdirSync, rmSync, symlinkSync, chmodSync, utimesSync, writeSync,
 } from 'node:fs';
-import { lstatSyncIfExists } from './fsutil.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../oci/errors.js';
@@ -18,6 +17,7 @@ import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, normalizeEntryPath } from './layer-en
 import { openLayer } from './layer-read.js';
 import { isRoot, loadNative, type NativeFs } from './native.js';
 import type { TarMember } from './tar-read.js';
+import { lstatSyncIfExists } from './fsutil.js';
 
 export interface ApplyOptions {
   /** Write whiteouts the way overlayfs wants its lower dirs: char 0/0 devices and the opaque xattr. */
