@@ -1,9 +1,12 @@
-// A cross-process exclusive lock: a lock file created with O_EXCL that holds the owner's pid.
-// Locks left by dead processes are broken. Within one process, a promise chain per lock path
-// serialises callers (the file alone cannot: it would look like our own stale lock).
+// A cross-process exclusive lock: a lock file that holds the owner's pid. It appears under its
+// name already written (a candidate file hard-linked into place), so a process killed at any moment
+// leaves either no lock or one naming a dead pid, which the next caller breaks. (Creating the lock
+// with O_EXCL and then writing the pid left an empty file when killed in between, and every later
+// caller waited on it for ever.) Within one process, a promise chain per lock path serialises callers
+// (the file alone cannot: it would look like our own stale lock).
 import { promises as fsp } from 'node:fs';
-import { pidAlive, tempName } from './fsutil.js';
-import { dirname, join } from 'node:path';
+import { pidAlive, tempName, tempNamePid } from './fsutil.js';
+import { basename, dirname, join } from 'node:path';
 
 const inProcess = new Map<string, Promise<unknown>>();
 
@@ -28,12 +31,21 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): P
 }
 
 async function acquire(lockPath: string): Promise<void> {
+  const candidate = `${lockPath}.${tempName('candidate')}`;
+  await fsp.writeFile(candidate, String(process.pid), { mode: 0o644 });
+  try {
+    await acquireWith(lockPath, candidate);
+  } finally {
+    await fsp.rm(candidate, { force: true });
+  }
+  await removeDeadLeftovers(lockPath);
+}
+
+async function acquireWith(lockPath: string, candidate: string): Promise<void> {
   let delay = 5;
   for (;;) {
     try {
-      const fh = await fsp.open(lockPath, 'wx', 0o644);
-      await fh.writeFile(String(process.pid));
-      await fh.close();
+      await fsp.link(candidate, lockPath); // fails with EEXIST while anyone holds the lock
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -41,7 +53,8 @@ async function acquire(lockPath: string): Promise<void> {
     const owner = await readOwner(lockPath);
     // Our own pid in the file while this process is not holding it means a leftover from a crash of
     // an earlier incarnation (pid reuse) — we serialise in-process above, so it cannot be live.
-    if (owner !== undefined && (owner === process.pid || !pidAlive(owner))) {
+    const stale = owner === undefined ? await emptyAndOld(lockPath) : owner === process.pid || !pidAlive(owner);
+    if (stale) {
       await breakStale(lockPath, owner);
       continue;
     }
@@ -50,10 +63,32 @@ async function acquire(lockPath: string): Promise<void> {
   }
 }
 
+/**
+ * An empty lock file is what versions before the candidate link left when killed between creating
+ * and writing it. Never written now, so one that has sat empty for a while is such a leftover.
+ */
+async function emptyAndOld(lockPath: string): Promise<boolean> {
+  const st = await fsp.stat(lockPath).catch(() => undefined);
+  return st !== undefined && st.size === 0 && Date.now() - st.mtimeMs > EMPTY_LOCK_STALE_MS;
+}
+
+const EMPTY_LOCK_STALE_MS = 10_000;
+
+/** Candidates and set-aside locks of processes killed before they removed them. */
+async function removeDeadLeftovers(lockPath: string): Promise<void> {
+  const prefix = `${basename(lockPath)}.`;
+  const names = await fsp.readdir(dirname(lockPath)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = tempNamePid(name.slice(prefix.length));
+    if (pid !== undefined && pid !== process.pid && !pidAlive(pid)) await fsp.rm(join(dirname(lockPath), name), { force: true });
+  }
+}
+
 async function readOwner(lockPath: string): Promise<number | undefined> {
   try {
     const s = (await fsp.readFile(lockPath, 'utf8')).trim();
-    // An empty file is a lock being written right now; treat as held.
+    // Not a pid: a lock file of a foreign writer; treat as held.
     return /^\d+$/.test(s) ? Number(s) : undefined;
   } catch {
     return undefined;
@@ -64,8 +99,8 @@ async function readOwner(lockPath: string): Promise<number | undefined> {
  * Rename the stale lock away (atomic, so only one breaker wins), then check that what we moved is
  * still the stale one; if a live process took the lock in between, put it back.
  */
-async function breakStale(lockPath: string, stalePid: number): Promise<void> {
-  const aside = join(dirname(lockPath), tempName('stale-lock'));
+async function breakStale(lockPath: string, stalePid: number | undefined): Promise<void> {
+  const aside = `${lockPath}.${tempName('stale')}`;
   try {
     await fsp.rename(lockPath, aside);
   } catch {

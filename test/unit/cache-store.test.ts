@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { withFileLock } from '../../cache/lock.js';
 import { defaultStoreRoot, openStore, type Store } from '../../cache/store.js';
 import { canonicalJson } from '../../oci/digest.js';
 import { UserError } from '../../oci/errors.js';
@@ -13,6 +14,7 @@ import { OCI_CONFIG, OCI_MANIFEST } from '../../oci/mediatypes.js';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 // The store module beside this test: cache/store.ts from source (tsx maps .js to .ts), dist/cache/store.js compiled.
 const storeModule = fileURLToPath(new URL('../../cache/store.js', import.meta.url));
+const lockModule = fileURLToPath(new URL('../../cache/lock.js', import.meta.url));
 
 /** Put a config + manifest for a distinct image in the store; returns the manifest to add. */
 async function makeImage(store: Store, tag: string) {
@@ -141,6 +143,49 @@ describe('store and images', () => {
     ]);
     assert.deepEqual(order, ['a<', 'a>', 'b<', 'b>']);
     assert.deepEqual((await readdir(root)).filter((n) => n.includes('lock')), []);
+  });
+
+  it('a process killed at any moment while taking or holding the lock never wedges it', async () => {
+    const root = join(base, 's4k');
+    await mkdir(root, { recursive: true });
+    const lockPath = join(root, 'store.lock');
+    const script = join(base, 'locker.mts');
+    // argv: lock path, "loop" (take and release for ever) or "once" (take it once, then exit).
+    await writeFile(script, `
+      import { withFileLock } from ${JSON.stringify(lockModule)};
+      const [path, mode] = process.argv.slice(2);
+      process.stdout.write('ready\\n');
+      do await withFileLock(path, async () => {}); while (mode === 'loop');
+    `);
+    const start = (mode: string) => spawn(process.execPath, ['--import', 'tsx', script, lockPath, mode], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exit = (p: ReturnType<typeof start>) => new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    for (let i = 0; i < 8; i++) {
+      const looper = start('loop');
+      await new Promise<void>((r) => looper.stdout.once('data', () => r()));
+      await new Promise((r) => setTimeout(r, 1 + ((i * 7) % 13))); // a spread of moments in the loop
+      const gone = exit(looper);
+      looper.kill('SIGKILL');
+      await gone;
+      // In a child of its own, so a wedged lock fails this test instead of keeping the runner alive.
+      const taker = start('once');
+      const deadline = setTimeout(() => taker.kill('SIGKILL'), 30_000);
+      const code = await exit(taker);
+      clearTimeout(deadline);
+      assert.equal(code, 0, `the lock could not be taken after a kill (iteration ${i})`);
+    }
+    assert.deepEqual((await readdir(root)).filter((n) => n.includes('lock')), [], 'no lock, candidate or set-aside lock left');
+  });
+
+  it('an empty lock file that has sat for a while (left by older versions) is broken', async () => {
+    const root = join(base, 's4e');
+    await mkdir(root, { recursive: true });
+    const lockPath = join(root, 'store.lock');
+    await writeFile(lockPath, '');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockPath, old, old);
+    let ran = false;
+    await withFileLock(lockPath, async () => { ran = true; });
+    assert.ok(ran);
   });
 
   it('openStore removes temp leftovers of dead processes only', async () => {
