@@ -69,11 +69,13 @@ async function hold(lockPath: string): Promise<() => void> {
   let release!: () => void;
   let acquired!: () => void;
   const got = new Promise<void>((r) => (acquired = r));
-  void withFileLock(lockPath, () => {
+  const held = withFileLock(lockPath, () => {
     acquired();
     return new Promise<void>((r) => (release = r));
   });
-  await got;
+  held.catch(() => undefined); // after release, a lock file that cannot be removed is the next taker's to break
+  // A lock that cannot be taken (say, an unwritable directory) fails the step instead of leaving it waiting.
+  await Promise.race([got, held]);
   return () => release();
 }
 
