@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { SourceLocation } from '../../oci/errors.js';
 import type { StatCache } from '../../cache/stat-cache.js';
 import { ContextSource, type ContextStat } from '../steps/copy-source.js';
-import { excludeMatcher, expandSource } from '../steps/fileops-copy.js';
+import { excludeMatcher, expandSource, type CopyOptions } from '../steps/fileops-copy.js';
 import { IgnoreMatcher } from './ignore.js';
 import { compareBytes, joinRel } from './paths.js';
 
@@ -44,7 +44,7 @@ export class ContextHasher {
    * `source`: the build's shared view of the context (buildContextSource), so the COPY that follows
    * reuses every lstat made here; by default the hasher's own view.
    */
-  async hashSources(sources: string[], opts: { verb: 'COPY' | 'ADD'; location: SourceLocation; exclude?: string[]; source?: ContextSource }): Promise<SelectionDigest> {
+  async hashSources(sources: string[], opts: { verb: CopyOptions['verb']; location: SourceLocation; exclude?: string[]; source?: ContextSource }): Promise<SelectionDigest> {
     const source = opts.source ?? this.own;
     const exclude = excludeMatcher(opts.exclude, opts);
     const h = createHash('sha256');

@@ -139,7 +139,7 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
         if (m.from !== undefined) source = await fromInput(m.from, kc);
         else if (m.type === 'bind' || m.source !== undefined) {
           // A bind of the context (or a cache seeded from it): the bound files' content is an input.
-          const sel = await kc.hasher.hashSources([m.source ?? '/'], { verb: 'COPY', location: ins.pos });
+          const sel = await kc.hasher.hashSources([m.source ?? '/'], { verb: 'RUN --mount', location: ins.pos });
           source = sel.digest;
           addFiles(files, sel, m.type === 'bind' ? '' : `${m.target} seed:`);
         }

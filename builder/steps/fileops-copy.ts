@@ -14,7 +14,8 @@ import { type Owner } from './copy-owner.js';
 import { LayerPlan, type PlannedEntry } from './fileops-plan.js';
 
 export interface CopyOptions {
-  verb: 'COPY' | 'ADD';
+  /** The instruction, for messages; 'RUN --mount' when a RUN step binds context files. */
+  verb: 'COPY' | 'ADD' | 'RUN --mount';
   location: SourceLocation;
   /** --chown owner, applied to everything copied and created. */
   owner?: Owner;

@@ -1,13 +1,15 @@
 // RUN --mount requests → host paths the runtime bind-mounts (or tmpfs). Nothing here lands in the
 // step's layer: mount targets the rootfs lacks are made in the runtime's throw-away init layer.
-import { promises as fsp, realpathSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import type { MountSpec } from '../../native/index.js';
 import { cacheMountPaths } from '../../cache/build-cache-mounts.js';
 import { withFileLock } from '../../cache/lock.js';
 import type { RunScratch } from '../../cache/run-scratch.js';
 import { materialize } from '../../cache/snapshot-copy.js';
+import { contextBindSource } from './context-bind.js';
+import { buildContextSource } from './copy-source.js';
 import type { StageState } from '../solve/stage-state.js';
 import type { StepContext } from '../solve/solver.js';
 import type { MountReq } from './mounts-parse.js';
@@ -20,20 +22,6 @@ export interface PreparedMounts {
 }
 
 const asRoot = () => (process.getuid?.() ?? 0) === 0;
-
-/** A path inside the build context, symlinks resolved, refused if it leaves the context. */
-function contextPath(contextDir: string, source: string, loc: SourceLocation): string {
-  const base = realpathSync(contextDir);
-  let p: string;
-  try {
-    p = realpathSync(resolve(base, '.' + resolve('/', source)));
-  } catch {
-    throw new UserError(`mount source "${source}" not found in the build context`, { location: loc });
-  }
-  const rel = relative(base, p);
-  if (rel.startsWith('..' + sep) || rel === '..') throw new UserError(`mount source "${source}" is outside the build context`, { location: loc });
-  return p;
-}
 
 /** `from=` names an earlier stage (by name or index) or an image: its snapshot dirs, lowest first. */
 async function fromLayers(from: string, ctx: StepContext, loc: SourceLocation): Promise<{ lowers: string[]; state?: StageState }> {
@@ -100,17 +88,14 @@ export async function prepareMounts(reqs: MountReq[], ctx: StepContext, scratch:
   const release = async () => {
     for (const r of releases.reverse()) await r();
   };
+  const fromContext = (source: string, copy: boolean) =>
+    contextBindSource(ctx.solve.contextDir, source, buildContextSource(ctx.solve).matcher, scratch, loc, copy);
   try {
     for (const m of reqs) {
       switch (m.type) {
         case 'bind': {
-          let src = m.from ? await copyFrom(m.from, m.source, ctx, scratch, loc) : contextPath(ctx.solve.contextDir, m.source, loc);
-          if (m.rw && !m.from) {
-            // Writes to a rw bind are thrown away after the step (BuildKit): work on a copy.
-            const copy = join(await scratch.sub('bind'), 'src');
-            await fsp.cp(src, copy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-            src = copy;
-          }
+          // Writes to a rw bind of the context are thrown away after the step (BuildKit): a copy.
+          const src = m.from ? await copyFrom(m.from, m.source, ctx, scratch, loc) : await fromContext(m.source, m.rw);
           mounts.push({ type: 'bind', source: src, target: m.target, readonly: !m.rw });
           break;
         }
@@ -134,7 +119,7 @@ export async function prepareMounts(reqs: MountReq[], ctx: StepContext, scratch:
           await ctx.solve.cache?.mounts?.use(m.id);
           if (created && (m.from || m.source)) {
             // Seed a new cache from a stage/image (from=) or the context; imported files are kept.
-            const seed = m.from ? await copyFrom(m.from, m.source ?? '/', ctx, scratch, loc) : contextPath(ctx.solve.contextDir, m.source!, loc);
+            const seed = m.from ? await copyFrom(m.from, m.source ?? '/', ctx, scratch, loc) : await fromContext(m.source!, false);
             await fsp.cp(seed, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: false });
           }
           mounts.push({ type: 'bind', source: dir, target: m.target, readonly: !m.rw });

@@ -167,6 +167,30 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     for (const b of blobs(layout)) assert.ok(!b.includes(secret), 'secret in a blob');
   });
 
+  test(`${mode}: a bind mount of the context shows only what .dockerignore lets through`, () => {
+    const ctx = context(`bindignore-${mode}`, [
+      'FROM busybox',
+      // Listed on one line each: every path the step can see below /ctx, then a rw bind's view.
+      'RUN --mount=type=bind,target=/ctx cd /ctx && find . -mindepth 1 | sort | sed "s/^/seen:/"',
+      'RUN --mount=type=bind,source=logs,target=/logs,rw sh -c "ls /logs | sed s/^/logs:/; echo new > /logs/written"',
+      'RUN --mount=type=cache,target=/seeded,source=logs,id=bindignore-' + mode + ' ls /seeded | sed "s/^/seed:/"',
+      '',
+    ].join('\n'), { '.dockerignore': 'secret.env\nlogs\n!logs/keep.txt\n', 'secret.env': 'TOKEN=1', 'app.txt': 'app' });
+    mkdirSync(join(ctx, 'logs'));
+    writeFileSync(join(ctx, 'logs', 'a.log'), 'log');
+    writeFileSync(join(ctx, 'logs', 'keep.txt'), 'keep');
+    chownTree(ctx, user.uid, user.gid);
+    const log = ok(mode, ['build', '--root', stores.get(mode)!, ctx]);
+    const seen = [...log.matchAll(/^seen:\.\/(.*)$/gm)].map((m) => m[1]);
+    assert.deepEqual(seen.filter((p) => !['Containerfile', '.dockerignore'].includes(p!)), ['app.txt', 'logs', 'logs/keep.txt']);
+    assert.deepEqual([...log.matchAll(/^logs:(.*)$/gm)].map((m) => m[1]), ['keep.txt']);
+    assert.deepEqual([...log.matchAll(/^seed:(.*)$/gm)].map((m) => m[1]), ['keep.txt']);
+    assert.ok(!existsSync(join(ctx, 'logs', 'written')), 'a rw bind writes to a copy, not the context');
+    const hidden = cli(mode, ['build', '--root', stores.get(mode)!, context(`bindhidden-${mode}`, 'FROM busybox\nRUN --mount=type=bind,source=secret.env,target=/s cat /s\n', { '.dockerignore': 'secret.env\n', 'secret.env': 'TOKEN=1' })]);
+    assert.equal(hidden.status, 1);
+    assert.match(hidden.stderr, /^Error: Containerfile:2: RUN --mount failed: file not found in build context or excluded by .dockerignore: stat secret.env: file does not exist$/m);
+  });
+
   test(`${mode}: a cache mount keeps its content across two builds`, () => {
     const cf = (n: number) => `FROM busybox\nRUN --mount=type=cache,target=/var/cache/x,id=c1 echo run${n} >> /var/cache/x/log && echo "lines=$(wc -l < /var/cache/x/log)"\n`;
     const root = stores.get(mode)!;

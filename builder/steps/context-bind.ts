@@ -1,0 +1,57 @@
+// What a RUN --mount of the build context (type=bind, or a cache seeded from it) shows the step: only
+// what the ignore file lets through, as with BuildKit, which never sends ignored files to the builder.
+// Binding the context directory itself would hand the step `.git`, `.env` and whatever else
+// .dockerignore keeps out, unhashed by the cache key, for the step to read or write into its layer.
+import { promises as fsp, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { UserError, type SourceLocation } from '../../oci/errors.js';
+import type { IgnoreMatcher } from '../context/ignore.js';
+import type { RunScratch } from '../../cache/run-scratch.js';
+
+/**
+ * A host path for `source` inside the context: the context path itself when the ignore file hides
+ * nothing below it and `copy` is not asked for (a read-write bind works on a copy), else a copy in
+ * the step's scratch space without the ignored entries. Symlinks in the source are resolved within
+ * the context and may not leave it.
+ */
+export async function contextBindSource(contextDir: string, source: string, matcher: IgnoreMatcher, scratch: RunScratch, loc: SourceLocation, copy: boolean): Promise<string> {
+  const base = realpathSync(contextDir);
+  const notFound = () => new UserError(`mount source "${source}" not found in the build context`, { location: loc });
+  let path: string;
+  try {
+    path = realpathSync(resolve(base, '.' + resolve('/', source)));
+  } catch {
+    throw notFound();
+  }
+  const rel = relative(base, path);
+  if (rel.startsWith('..' + sep) || rel === '..') throw new UserError(`mount source "${source}" is outside the build context`, { location: loc });
+  const relSlash = rel === '' ? '.' : rel.split(sep).join('/');
+  const isDir = statSync(path).isDirectory();
+  if (matcher.ignores(relSlash, isDir) && !(isDir && matcher.mayReinclude(relSlash))) throw notFound();
+  if (!copy && (!isDir || !hidesAnythingBelow(path, relSlash, matcher))) return path;
+  const dest = join(await scratch.sub('bind'), 'src');
+  await fsp.cp(path, dest, {
+    recursive: true,
+    verbatimSymlinks: true,
+    preserveTimestamps: true,
+    // An ignored directory is still entered when a `!pattern` may bring back something below it.
+    filter: (from) => {
+      if (from === path) return true;
+      const r = relative(base, from).split(sep).join('/');
+      if (!matcher.ignores(r)) return true;
+      return statSync(from, { throwIfNoEntry: false })?.isDirectory() === true && matcher.mayReinclude(r);
+    },
+  });
+  return dest;
+}
+
+/** Whether the ignore file excludes any entry below the directory `dir` (context-relative `rel`). */
+function hidesAnythingBelow(dir: string, rel: string, matcher: IgnoreMatcher): boolean {
+  if (matcher.patterns.length === 0) return false;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const childRel = rel === '.' ? e.name : `${rel}/${e.name}`;
+    if (matcher.ignores(childRel)) return true;
+    if (e.isDirectory() && hidesAnythingBelow(join(dir, e.name), childRel, matcher)) return true;
+  }
+  return false;
+}
