@@ -2,7 +2,7 @@
 // what the ignore file lets through, as with BuildKit, which never sends ignored files to the builder.
 // Binding the context directory itself would hand the step `.git`, `.env` and whatever else
 // .dockerignore keeps out, unhashed by the cache key, for the step to read or write into its layer.
-import { promises as fsp, readdirSync, realpathSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, lstatSync, mkdirSync, promises as fsp, readdirSync, readlinkSync, realpathSync, statSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import type { IgnoreMatcher } from '../context/ignore.js';
@@ -11,7 +11,7 @@ import type { RunScratch } from '../../cache/run-scratch.js';
 /**
  * A host path for `source` inside the context: the context path itself when the ignore file hides
  * nothing below it and `copy` is not asked for (a read-write bind works on a copy), else a copy in
- * the step's scratch space without the ignored entries. Symlinks in the source are resolved within
+ * the step's scratch space without the ignored entries (hard links where `copy` is not asked for). Symlinks in the source are resolved within
  * the context and may not leave it.
  */
 export async function contextBindSource(contextDir: string, source: string, matcher: IgnoreMatcher, scratch: RunScratch, loc: SourceLocation, copy: boolean): Promise<string> {
@@ -30,19 +30,43 @@ export async function contextBindSource(contextDir: string, source: string, matc
   if (matcher.ignores(relSlash, isDir) && !(isDir && matcher.mayReinclude(relSlash))) throw notFound();
   if (!copy && (!isDir || !hidesAnythingBelow(path, relSlash, matcher))) return path;
   const dest = join(await scratch.sub('bind'), 'src');
-  await fsp.cp(path, dest, {
-    recursive: true,
-    verbatimSymlinks: true,
-    preserveTimestamps: true,
+  const keep = (from: string, dir: boolean) => {
+    const r = relative(base, from).split(sep).join('/');
     // An ignored directory is still entered when a `!pattern` may bring back something below it.
-    filter: (from) => {
-      if (from === path) return true;
-      const r = relative(base, from).split(sep).join('/');
-      if (!matcher.ignores(r)) return true;
-      return statSync(from, { throwIfNoEntry: false })?.isDirectory() === true && matcher.mayReinclude(r);
-    },
-  });
+    return !matcher.ignores(r) || (dir && matcher.mayReinclude(r));
+  };
+  if (copy || !isDir) {
+    await fsp.cp(path, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, filter: (from) => from === path || keep(from, statSync(from, { throwIfNoEntry: false })?.isDirectory() === true) });
+  } else {
+    linkTree(path, dest, keep); // read-only: hard links are as good as copies and cost no data
+  }
   return dest;
+}
+
+/**
+ * A tree of the kept entries of `from` at `to`: directories made (with their modes), files hard-linked
+ * (copied across file systems), symlinks recreated as they are.
+ */
+function linkTree(from: string, to: string, keep: (path: string, dir: boolean) => boolean): void {
+  mkdirSync(to, { mode: 0o700 });
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    const src = join(from, e.name);
+    const dst = join(to, e.name);
+    if (!keep(src, e.isDirectory())) continue;
+    if (e.isDirectory()) linkTree(src, dst, keep);
+    else if (e.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+    else if (e.isFile()) {
+      try {
+        linkSync(src, dst);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+        copyFileSync(src, dst);
+        chmodSync(dst, lstatSync(src).mode & 0o7777);
+      }
+    }
+    // sockets, fifos and devices: not part of a build context (BuildKit does not send them either)
+  }
+  chmodSync(to, statSync(from).mode & 0o7777);
 }
 
 /** Whether the ignore file excludes any entry below the directory `dir` (context-relative `rel`). */

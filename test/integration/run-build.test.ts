@@ -171,7 +171,7 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     const ctx = context(`bindignore-${mode}`, [
       'FROM busybox',
       // Listed on one line each: every path the step can see below /ctx, then a rw bind's view.
-      'RUN --mount=type=bind,target=/ctx cd /ctx && find . -mindepth 1 | sort | sed "s/^/seen:/"',
+      'RUN --mount=type=bind,target=/ctx cd /ctx && find . -mindepth 1 | sort | sed "s/^/seen:/" && if (echo x >> app.txt) 2>/dev/null; then echo WRIT""ABLE; fi',
       'RUN --mount=type=bind,source=logs,target=/logs,rw sh -c "ls /logs | sed s/^/logs:/; echo new > /logs/written"',
       'RUN --mount=type=cache,target=/seeded,source=logs,id=bindignore-' + mode + ' ls /seeded | sed "s/^/seed:/"',
       '',
@@ -186,6 +186,8 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     assert.deepEqual([...log.matchAll(/^logs:(.*)$/gm)].map((m) => m[1]), ['keep.txt']);
     assert.deepEqual([...log.matchAll(/^seed:(.*)$/gm)].map((m) => m[1]), ['keep.txt']);
     assert.ok(!existsSync(join(ctx, 'logs', 'written')), 'a rw bind writes to a copy, not the context');
+    assert.ok(!log.includes('WRITABLE'), 'a read-only bind (hard links to the context) cannot be written');
+    assert.equal(readFileSync(join(ctx, 'app.txt'), 'utf8'), 'app');
     const hidden = cli(mode, ['build', '--root', stores.get(mode)!, context(`bindhidden-${mode}`, 'FROM busybox\nRUN --mount=type=bind,source=secret.env,target=/s cat /s\n', { '.dockerignore': 'secret.env\n', 'secret.env': 'TOKEN=1' })]);
     assert.equal(hidden.status, 1);
     assert.match(hidden.stderr, /^Error: Containerfile:2: RUN --mount failed: file not found in build context or excluded by .dockerignore: stat secret.env: file does not exist$/m);
