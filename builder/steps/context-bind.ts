@@ -10,9 +10,10 @@ import type { RunScratch } from '../../cache/run-scratch.js';
 
 /**
  * A host path for `source` inside the context: the context path itself when the ignore file hides
- * nothing below it and `copy` is not asked for (a read-write bind works on a copy), else a copy in
- * the step's scratch space without the ignored entries (hard links where `copy` is not asked for). Symlinks in the source are resolved within
- * the context and may not leave it.
+ * nothing below it and `copy` is not asked for (a read-write bind works on a copy); else, in the
+ * step's scratch space, the source without its ignored entries: a filtered copy, or a tree of hard
+ * links when `copy` is not asked for. Symlinks in `source` are resolved within the context and may
+ * not leave it.
  */
 export async function contextBindSource(contextDir: string, source: string, matcher: IgnoreMatcher, scratch: RunScratch, loc: SourceLocation, copy: boolean): Promise<string> {
   const base = realpathSync(contextDir);
