@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   docker-registry apache2-utils openssl            # a real registry for the registry tests
   uidmap fuse-overlayfs   # rootless builds
   git ca-certificates jq xz-utils bzip2 zstd pigz iproute2 procps util-linux
-  g++ make python3        # the native addon
+  g++ make python3 libseccomp-dev   # the native addon and the RUN helper's syscall filter
 )
 
 if [ "$(id -u)" = 0 ]; then

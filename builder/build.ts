@@ -64,6 +64,8 @@ export interface BuildOptions {
   isolation?: Isolation;
   /** RUN's default network: host (default: tsbuild has no CNI/slirp network), private (loopback only) or none. */
   network?: RunNetwork;
+  /** false runs RUN steps without the default syscall filter (buildah's `--security-opt seccomp=unconfined`). */
+  seccomp?: boolean;
   /** Secrets for RUN --mount=type=secret, by id: read from a file or an environment variable. */
   secrets?: Record<string, SecretSource> | Map<string, SecretSource>;
   /** Run every step instead of using the build cache (results are still cached for later builds). */
@@ -125,7 +127,7 @@ function runOptions(opts: BuildOptions) {
   const d = defaultRunOptions();
   const secrets = opts.secrets instanceof Map ? opts.secrets : new Map(Object.entries(opts.secrets ?? {}));
   for (const [id, s] of secrets) if (s.file === undefined && s.env === undefined) throw new UserError(`secret ${id}: needs a file or an environment variable`);
-  return { isolation: opts.isolation ?? d.isolation, network: opts.network ?? d.network, secrets };
+  return { isolation: opts.isolation ?? d.isolation, network: opts.network ?? d.network, secrets, seccomp: opts.seccomp ?? d.seccomp };
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {

@@ -19,6 +19,7 @@
       "target_name": "tsbuild-run",
       "type": "executable",
       "sources": ["src/run.c"],
+      "libraries": ["-lseccomp"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"],
       "cflags!": ["-fno-exceptions"]
     }

@@ -148,6 +148,8 @@ export interface RunSpec {
   hostname?: string;
   network: 'none' | 'host' | 'private';
   isolation: Isolation;
+  /** false: run without the helper's syscall filter (`--security-opt seccomp=unconfined`). Default true. */
+  seccomp?: boolean;
   /** Rootless: default from /etc/subuid+/etc/subgid (newuidmap/newgidmap), else a single-id map. */
   idMap?: IdMap;
   mounts?: MountSpec[];
@@ -256,6 +258,7 @@ function noNul(what: string, s: string): string {
 /** Translate a RunSpec into the helper's argv. Exported for tests. */
 export function helperArgs(spec: RunSpec): string[] {
   const a: string[] = ['--mode', spec.isolation, '--net', spec.network];
+  if (spec.seccomp === false) a.push('--no-seccomp');
   if (!['oci', 'rootless', 'chroot'].includes(spec.isolation)) throw new TypeError(`bad isolation ${spec.isolation}`);
   if (!['none', 'host', 'private'].includes(spec.network)) throw new TypeError(`bad network ${spec.network}`);
   if ('dir' in spec.rootfs) {

@@ -19,6 +19,8 @@ export interface RunOptions {
    */
   network: RunNetwork;
   secrets: Map<string, SecretSource>;
+  /** The default syscall filter on RUN steps (false: `--security-opt seccomp=unconfined`). */
+  seccomp: boolean;
 }
 
 /** oci as root, rootless otherwise; TSBUILD_ISOLATION overrides (like BUILDAH_ISOLATION). */
@@ -29,7 +31,7 @@ export function defaultIsolation(env: NodeJS.ProcessEnv = process.env): Isolatio
 }
 
 export function defaultRunOptions(): RunOptions {
-  return { isolation: defaultIsolation(), network: 'host', secrets: new Map() };
+  return { isolation: defaultIsolation(), network: 'host', secrets: new Map(), seccomp: true };
 }
 
 /** `--secret id=x,src=FILE` (also `source=`, `type=file`) or `id=x,env=VAR` (`type=env`, `src=VAR`). */
@@ -51,4 +53,26 @@ export function parseSecretSpec(spec: string): [string, SecretSource] {
   if (type === 'env') return [id, { env: src ?? id }];
   if (src === undefined) return [id, { env: id }]; // BuildKit: a bare id reads the env var of that name, else the file
   return [id, { file: src }];
+}
+
+/**
+ * buildah's `--security-opt` values, as far as they mean something here: `seccomp=unconfined` turns
+ * the RUN syscall filter off. Values that ask for what tsbuild does anyway are accepted (it applies no
+ * SELinux label or AppArmor profile, and always sets no_new_privs); anything else is refused rather
+ * than ignored.
+ */
+export function parseSecurityOpts(opts: string[]): { seccomp: boolean } {
+  let seccomp = true;
+  for (const raw of opts) {
+    const o = raw.trim();
+    const eq = o.search(/[=:]/);
+    const key = eq < 0 ? o : o.slice(0, eq);
+    const value = eq < 0 ? '' : o.slice(eq + 1);
+    if (key === 'seccomp' && value === 'unconfined') seccomp = false;
+    else if (key === 'seccomp') throw new Error(`--security-opt ${o}: seccomp profiles are not supported (the default filter, or seccomp=unconfined)`);
+    else if ((key === 'label' && value === 'disable') || (key === 'apparmor' && value === 'unconfined')) continue;
+    else if (key === 'no-new-privileges' && (value === '' || value === 'true')) continue;
+    else throw new Error(`--security-opt ${o} is not supported (seccomp=unconfined, label=disable, apparmor=unconfined, no-new-privileges)`);
+  }
+  return { seccomp };
 }

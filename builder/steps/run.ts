@@ -70,6 +70,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
         additionalGids: user.groups,
         hostname: HOSTNAME,
         network,
+        seccomp: opts.seccomp,
         mounts,
         etcHosts: join(etc, 'hosts'),
         ...(resolvConf ? { resolvConf } : {}),

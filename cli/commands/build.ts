@@ -28,6 +28,7 @@ export interface BuildFlags extends RegistryFlags {
   isolation?: string;
   network?: string;
   secret: string[];
+  securityOpt: string[];
   cache: boolean;
   /** --no-cache-filter (commander names a --no-* option after what follows --no-). */
   cacheFilter: string[];
@@ -62,6 +63,7 @@ export function registerBuild(program: Command): void {
     .option('--push', 'after a successful build, push every -t name to its registry')
     .addOption(new Option('--isolation <type>', 'RUN isolation: oci (root default), rootless (default for other users) or chroot; default also from $TSBUILD_ISOLATION').choices(['oci', 'rootless', 'chroot']))
     .addOption(new Option('--network <mode>', 'RUN network: host (default), private (own namespace, loopback only) or none').choices(['host', 'private', 'none', 'default']))
+    .option('--security-opt <opt>', 'seccomp=unconfined runs RUN steps without the default syscall filter (repeatable)', collect, [])
     .option('--secret <spec>', 'secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect, [])
     .option('--no-cache', 'run every step instead of using the build cache (results are still cached)')
     .option('--no-cache-filter <stage>', 'run every step of this stage, by name or index (repeatable)', collect, [])

@@ -17,7 +17,7 @@
  *                         G's status (which tears the pid namespace down, killing
  *                         every leftover process).
  *                         └─fork──► G: setsid, drop caps, setgroups/gid/uid,
- *                                   no_new_privs, pdeathsig, execve(command).
+ *                                   no_new_privs, pdeathsig, seccomp filter, execve(command).
  *
  * Protocol with node: argv (see parse_args), stdin = /dev/null, stdout/stderr =
  * the command's streams, fd 3 = status lines:
@@ -36,6 +36,7 @@
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -86,6 +87,7 @@ static struct {
   struct idmap uidmap[64]; int nuidmap;
   struct idmap gidmap[64]; int ngidmap;
   int use_newidmap;
+  int no_seccomp; /* --no-seccomp: the step runs without the syscall filter */
   struct mnt mounts[MAX_ITEMS]; int nmounts;
   char **env; int nenv;
   char **args; int nargs;
@@ -228,6 +230,7 @@ static void parse_args(int argc, char **argv) {
     if (!strcmp(a, "--")) { i++; break; }
     if (!strcmp(a, "--probe")) { cfg.probe = 1; continue; }
     if (!strcmp(a, "--newidmap")) { cfg.use_newidmap = 1; continue; }
+    if (!strcmp(a, "--no-seccomp")) { cfg.no_seccomp = 1; continue; }
     if (!strcmp(a, "--mount")) {
       NEED(5);
       if (cfg.nmounts >= MAX_ITEMS) FAIL("too many mounts");
@@ -645,6 +648,8 @@ static void lo_up(void) {
 
 /* --------------------------------------------------------- the command (G) */
 
+static void install_seccomp(void);
+
 static void exec_command(void) {
   setsid();
   sigset_t all;
@@ -692,6 +697,7 @@ static void exec_command(void) {
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) FAIL("no_new_privs: %s", strerror(errno));
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (!cfg.no_seccomp) install_seccomp();
 
   /* stdin is /dev/null (from node); close everything but 0,1,2 and the
    * status fd, which is close-on-exec */
@@ -826,6 +832,69 @@ static int container_init(int syncfd) {
   }
   status("exit", "%d", WEXITSTATUS(st));
   _exit(WEXITSTATUS(st));
+}
+
+/* -------------------------------------------------------------- seccomp */
+
+/* What the default seccomp profiles of Docker and containers/common (buildah, podman) refuse a
+ * container without CAP_SYS_ADMIN, as a deny list with EPERM: kernel surface a build step has no
+ * use for and escapes have come through. Most also need a capability the step lacks; the filter
+ * holds where a capability check does not (the keyring is not namespaced; user namespaces, bpf,
+ * userfaultfd and io_uring need no capability) and if a capability check has a bug. */
+static const char *const DENIED_SYSCALLS[] = {
+    "keyctl", "add_key", "request_key",                        /* the keyring is host-wide */
+    "setns", "bpf", "perf_event_open", "userfaultfd",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "open_by_handle_at",                                       /* reads host files by handle */
+    "mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount",
+    "open_tree", "mount_setattr",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "iopl", "ioperm", "swapon", "swapoff", "reboot", "acct", "settimeofday", "clock_settime",
+    "clock_adjtime", "quotactl", "syslog", "vhangup", "lookup_dcookie", "uselib", "ustat", "sysfs",
+};
+
+/* New namespaces (a user namespace gives its creator every capability inside it). CLONE_NEWTIME
+ * only for unshare: in clone()'s flags that bit belongs to the exit signal. */
+static const uint64_t NAMESPACE_FLAGS[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+                                           CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP};
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static void deny(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned nargs, struct scmp_arg_cmp arg) {
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return; /* older libseccomp: a syscall it does not know */
+  int rc = nargs ? seccomp_rule_add(ctx, action, nr, 1, arg) : seccomp_rule_add(ctx, action, nr, 0);
+  if (rc < 0) FAIL("seccomp rule for %s: %s", name, strerror(-rc));
+}
+
+/* Installed last before execve (after no_new_privs, so no capability is needed to install it);
+ * the filter stays with the command and everything it starts. */
+static void install_seccomp(void) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) FAIL("seccomp: cannot create a filter");
+  /* The 32-bit ABI too, or a 32-bit binary would reach the same calls under other numbers. */
+#if defined(__x86_64__)
+  int rc = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+  if (rc < 0 && rc != -EEXIST) FAIL("seccomp: add x86: %s", strerror(-rc));
+#elif defined(__aarch64__)
+  int rc = seccomp_arch_add(ctx, SCMP_ARCH_ARM);
+  if (rc < 0 && rc != -EEXIST) FAIL("seccomp: add arm: %s", strerror(-rc));
+#endif
+  struct scmp_arg_cmp none = {0};
+  for (size_t i = 0; i < sizeof DENIED_SYSCALLS / sizeof *DENIED_SYSCALLS; i++)
+    deny(ctx, SCMP_ACT_ERRNO(EPERM), DENIED_SYSCALLS[i], 0, none);
+  for (size_t i = 0; i < sizeof NAMESPACE_FLAGS / sizeof *NAMESPACE_FLAGS; i++) {
+    uint64_t f = NAMESPACE_FLAGS[i];
+    deny(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+    deny(ctx, SCMP_ACT_ERRNO(EPERM), "unshare", 1, SCMP_A0(SCMP_CMP_MASKED_EQ, f, f));
+  }
+  deny(ctx, SCMP_ACT_ERRNO(EPERM), "unshare", 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWTIME, CLONE_NEWTIME));
+  /* clone3 passes its flags in memory a filter cannot read: ENOSYS makes libc fall back to clone. */
+  deny(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, none);
+  int lr = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (lr < 0) FAIL("seccomp: cannot install the filter (%s); --security-opt seccomp=unconfined runs without it", strerror(-lr));
 }
 
 /* ---------------------------------------------------------------- probe */

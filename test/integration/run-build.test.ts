@@ -193,6 +193,21 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     assert.match(hidden.stderr, /^Error: Containerfile:2: RUN --mount failed: file not found in build context or excluded by .dockerignore: stat secret.env: file does not exist$/m);
   });
 
+  test(`${mode}: the default syscall filter refuses new namespaces; seccomp=unconfined lifts it`, () => {
+    // Marker words are split in the command so that the echoed step line cannot match them.
+    const cf = 'FROM busybox\nRUN if unshare -U true; then echo USERNS""-ALLOWED; else echo USERNS""-REFUSED; fi; if unshare -n true; then echo NETNS""-ALLOWED; else echo NETNS""-REFUSED; fi\n';
+    const root = stores.get(mode)!;
+    const filtered = ok(mode, ['build', '--no-cache', '--root', root, context(`seccomp-${mode}`, cf)]);
+    assert.match(filtered, /^USERNS-REFUSED$/m);
+    assert.match(filtered, /^NETNS-REFUSED$/m);
+    assert.match(filtered, /Operation not permitted/); // EPERM from the filter, as Docker's profile answers
+    const unconfined = ok(mode, ['build', '--no-cache', '--security-opt', 'seccomp=unconfined', '--root', root, context(`unconfined-${mode}`, cf)]);
+    assert.match(unconfined, /^USERNS-ALLOWED$/m);
+    const bad = cli(mode, ['build', '--security-opt', 'seccomp=/profile.json', '--root', root, context(`badseccomp-${mode}`, cf)]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^Error: --security-opt seccomp=\/profile\.json: seccomp profiles are not supported/m);
+  });
+
   test(`${mode}: a cache mount keeps its content across two builds`, () => {
     const cf = (n: number) => `FROM busybox\nRUN --mount=type=cache,target=/var/cache/x,id=c1 echo run${n} >> /var/cache/x/log && echo "lines=$(wc -l < /var/cache/x/log)"\n`;
     const root = stores.get(mode)!;

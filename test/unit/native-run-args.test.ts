@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { helperArgs, defaultRootlessIdMap, type RunSpec } from '../../native/index.js';
+import { parseSecurityOpts } from '../../builder/steps/run-options.js';
 
 const base: RunSpec = {
   rootfs: { lowerDirs: ['/s/l/A', '/s/l/B'], upperDir: '/s/u', workDir: '/s/w' },
@@ -55,4 +56,19 @@ test('helperArgs: rejects bad specs', () => {
   assert.throws(() => helperArgs({ ...base, env: ['A=\0'] }), /NUL/);
   assert.throws(() => helperArgs({ ...base, isolation: 'chroot' }), /chroot isolation needs rootfs.dir/);
   assert.throws(() => helperArgs({ ...base, mounts: [{ type: 'bind', target: '/x' }] }), /needs a source/);
+});
+
+test('helperArgs: the syscall filter is on unless seccomp is false', () => {
+  assert.ok(!helperArgs(base).includes('--no-seccomp'));
+  assert.ok(!helperArgs({ ...base, seccomp: true }).includes('--no-seccomp'));
+  assert.deepEqual(helperArgs({ ...base, seccomp: false }).slice(0, 5), ['--mode', 'oci', '--net', 'none', '--no-seccomp']);
+});
+
+test('--security-opt: seccomp=unconfined turns the filter off; what tsbuild does anyway is accepted; the rest refused', () => {
+  assert.deepEqual(parseSecurityOpts([]), { seccomp: true });
+  assert.deepEqual(parseSecurityOpts(['seccomp=unconfined']), { seccomp: false });
+  assert.deepEqual(parseSecurityOpts(['label=disable', 'apparmor=unconfined', 'no-new-privileges', 'no-new-privileges=true']), { seccomp: true });
+  assert.throws(() => parseSecurityOpts(['seccomp=/etc/profile.json']), /seccomp profiles are not supported/);
+  assert.throws(() => parseSecurityOpts(['label=type:spc_t']), /--security-opt label=type:spc_t is not supported/);
+  assert.throws(() => parseSecurityOpts(['no-new-privileges=false']), /is not supported/);
 });
