@@ -69,6 +69,30 @@ function blobs(layout: string): Buffer[] {
   });
 }
 
+/**
+ * A 105-byte static i386 ELF: unshare(CLONE_NEWUSER) through `int 0x80`, then exit with
+ * the errno (0 when allowed). The filter must cover the 32-bit syscall table, or this gets past it.
+ */
+function unshare32Elf(): Buffer {
+  const code = Buffer.from('b836010000' + 'bb00000010' + 'cd80' + 'f7d8' + '89c3' + 'b801000000' + 'cd80', 'hex'); // mov eax,310; mov ebx,CLONE_NEWUSER; int 0x80; neg eax; mov ebx,eax; mov eax,1; int 0x80
+  const base = 0x08048000;
+  const headers = 52 + 32;
+  const total = headers + code.length;
+  const elf = Buffer.alloc(total);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]).copy(elf, 0); // ELF, 32-bit, little-endian, version 1
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeUInt16LE(3, 18); // EM_386
+  elf.writeUInt32LE(1, 20);
+  elf.writeUInt32LE(base + headers, 24); // entry
+  elf.writeUInt32LE(52, 28); // program headers follow the ELF header
+  elf.writeUInt16LE(52, 40);
+  elf.writeUInt16LE(32, 42);
+  elf.writeUInt16LE(1, 44);
+  for (const [i, v] of [1, 0, base, base, total, total, 5, 0x1000].entries()) elf.writeUInt32LE(v, 52 + i * 4); // PT_LOAD, R+X
+  code.copy(elf, headers);
+  return elf;
+}
+
 before(() => {
   work = tempDir('tsbuild-run-');
   user = ensureTestUser();
@@ -193,17 +217,30 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     assert.match(hidden.stderr, /^Error: Containerfile:2: RUN --mount failed: file not found in build context or excluded by .dockerignore: stat secret.env: file does not exist$/m);
   });
 
-  test(`${mode}: the default syscall filter refuses new namespaces; seccomp=unconfined lifts it`, () => {
+  test(`${mode}: the default syscall filter refuses new namespaces, also to 32-bit code; seccomp=unconfined lifts it`, () => {
     // Marker words are split in the command so that the echoed step line cannot match them.
-    const cf = 'FROM busybox\nRUN if unshare -U true; then echo USERNS""-ALLOWED; else echo USERNS""-REFUSED; fi; if unshare -n true; then echo NETNS""-ALLOWED; else echo NETNS""-REFUSED; fi\n';
+    const cf = [
+      'FROM busybox',
+      'COPY unshare32 /unshare32',
+      'RUN if unshare -U true; then echo USERNS""-ALLOWED; else echo USERNS""-REFUSED; fi; if unshare -n true; then echo NETNS""-ALLOWED; else echo NETNS""-REFUSED; fi; /unshare32; echo "I386""-ERRNO=$?"',
+      '',
+    ].join('\n');
+    const withElf = (name: string) => {
+      const dir = context(name, cf);
+      writeFileSync(join(dir, 'unshare32'), unshare32Elf(), { mode: 0o755 });
+      chownTree(dir, user.uid, user.gid);
+      return dir;
+    };
     const root = stores.get(mode)!;
-    const filtered = ok(mode, ['build', '--no-cache', '--root', root, context(`seccomp-${mode}`, cf)]);
+    const filtered = ok(mode, ['build', '--no-cache', '--root', root, withElf(`seccomp-${mode}`)]);
     assert.match(filtered, /^USERNS-REFUSED$/m);
     assert.match(filtered, /^NETNS-REFUSED$/m);
     assert.match(filtered, /Operation not permitted/); // EPERM from the filter, as Docker's profile answers
-    const unconfined = ok(mode, ['build', '--no-cache', '--security-opt', 'seccomp=unconfined', '--root', root, context(`unconfined-${mode}`, cf)]);
+    assert.match(filtered, /^I386-ERRNO=1$/m, 'the i386 ABI is filtered too (EPERM)');
+    const unconfined = ok(mode, ['build', '--no-cache', '--security-opt', 'seccomp=unconfined', '--root', root, withElf(`unconfined-${mode}`)]);
     assert.match(unconfined, /^USERNS-ALLOWED$/m);
-    const bad = cli(mode, ['build', '--security-opt', 'seccomp=/profile.json', '--root', root, context(`badseccomp-${mode}`, cf)]);
+    assert.match(unconfined, /^I386-ERRNO=0$/m);
+    const bad = cli(mode, ['build', '--security-opt', 'seccomp=/profile.json', '--root', root, withElf(`badseccomp-${mode}`)]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^Error: --security-opt seccomp=\/profile\.json: seccomp profiles are not supported/m);
   });
