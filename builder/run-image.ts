@@ -25,6 +25,8 @@ export interface RunImageOptions {
   user?: string;
   network?: RunNetwork;
   isolation?: Isolation;
+  /** false: without the default syscall filter (`--security-opt seccomp=unconfined`). */
+  seccomp?: boolean;
   stdout?: (chunk: Buffer) => void;
   stderr?: (chunk: Buffer) => void;
   signal?: AbortSignal;
@@ -71,6 +73,7 @@ export async function runImage(store: Store, image: string, opts: RunImageOption
       gid: user.gid,
       additionalGids: user.groups,
       network: opts.network ?? 'host',
+      ...(opts.seccomp === false ? { seccomp: false } : {}),
       etcHosts: '/etc/hosts',
       resolvConf: '/etc/resolv.conf',
       stdout: opts.stdout ?? ((c) => process.stdout.write(c)),

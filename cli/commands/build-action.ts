@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { build } from '../../builder/build.js';
 import { parseBuildArgs } from '../../builder/plan/args.js';
-import { parseSecretSpec, parseSecurityOpts, type RunNetwork } from '../../builder/steps/run-options.js';
+import { parseSecretSpec, type RunNetwork } from '../../builder/steps/run-options.js';
 import type { Isolation } from '../../native/index.js';
 import { UserError } from '../../oci/errors.js';
 import { parsePlatform } from '../../oci/platform.js';
@@ -15,7 +15,7 @@ import type { Progress } from '../progress.js';
 import { setSourceBase } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import type { BuildFlags } from './build.js';
-import { parseSeconds, storeFor } from './common.js';
+import { parseSeconds, securityOptions, storeFor } from './common.js';
 import { storePuller } from './puller.js';
 import { toRegistryOptions } from './registry-flags.js';
 
@@ -33,15 +33,6 @@ function compressionOptions(flags: { compressionFormat?: string; compressionLeve
 const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
 
 /** A cache reference: a transport reference, or a bare name meaning docker:// (as push/pull take). */
-/** --security-opt: only a seccomp=unconfined reaches the build (the default filter is on). */
-function securityOptions(opts: string[]): { seccomp?: false } {
-  try {
-    return parseSecurityOpts(opts).seccomp ? {} : { seccomp: false };
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-}
-
 function cacheRef(s: string): TransportReference {
   try {
     return parseTransportReference(TRANSPORT.test(s) ? s : 'docker://' + s);

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import type { Store } from '../../cache/store.js';
 import { UserError } from '../../oci/errors.js';
+import { parseSecurityOpts } from '../../builder/steps/run-options.js';
 
 export function rootOption(cmd: Command): Command {
   return cmd.addOption(new Option('--root <dir>', 'storage root directory (default: $TSBUILD_ROOT, /var/lib/tsbuild as root, ~/.local/share/tsbuild otherwise)'));
@@ -20,4 +21,13 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function parseSeconds(value: string, flag: string): number {
   if (!/^[0-9]+$/.test(value)) throw new UserError(`${flag} must be whole seconds since the epoch, got "${value}"`);
   return Number(value);
+}
+
+/** --security-opt (build, run): only a seccomp=unconfined reaches the runtime (the default filter is on). */
+export function securityOptions(opts: string[]): { seccomp?: false } {
+  try {
+    return parseSecurityOpts(opts).seccomp ? {} : { seccomp: false };
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
 }

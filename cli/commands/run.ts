@@ -1,6 +1,6 @@
 // `tsbuild run [--rm] IMAGE [COMMAND...]`: try an image with the builder's own runtime.
 import { Option, type Command } from 'commander';
-import { collect, rootOption, storeFor } from './common.js';
+import { collect, rootOption, securityOptions, storeFor } from './common.js';
 import { interruptSignal } from '../signals.js';
 
 export function registerRun(program: Command): void {
@@ -15,11 +15,12 @@ export function registerRun(program: Command): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user[:group]>', 'user to run as')
     .addOption(new Option('--network <mode>', 'network: host (default), private (loopback only) or none').choices(['host', 'private', 'none']).default('host'))
+    .option('--security-opt <opt>', 'seccomp=unconfined runs without the default syscall filter (repeatable)', collect, [])
     .addOption(new Option('--isolation <mode>', 'oci (root default), rootless (non-root default) or chroot').choices(['oci', 'rootless', 'chroot']))
     .passThroughOptions()
     .addHelpText('after', '\nExamples:\n  tsbuild run my-app\n  tsbuild run --rm busybox sh -c "id; ls /"\n  tsbuild run -e GREETING=hi --network none my-app');
   rootOption(cmd);
-  cmd.action(async (image: string, command: string[], flags: { root?: string; env: string[]; entrypoint?: string; workdir?: string; user?: string; network: 'host' | 'private' | 'none'; isolation?: 'oci' | 'rootless' | 'chroot' }) => {
+  cmd.action(async (image: string, command: string[], flags: { root?: string; env: string[]; entrypoint?: string; workdir?: string; user?: string; network: 'host' | 'private' | 'none'; isolation?: 'oci' | 'rootless' | 'chroot'; securityOpt: string[] }) => {
     const { runImage } = await import('../../builder/run-image.js');
     const store = await storeFor(flags);
     const result = await runImage(store, image, {
@@ -30,6 +31,7 @@ export function registerRun(program: Command): void {
       user: flags.user,
       network: flags.network,
       isolation: flags.isolation,
+      ...securityOptions(flags.securityOpt),
       signal: interruptSignal(),
     });
     // podman's convention: the container's exit code becomes ours.

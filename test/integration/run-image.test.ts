@@ -63,6 +63,15 @@ test('changes made by a container are discarded', () => {
   assert.equal(tsbuildOk(['run', '--root', root, 'runme', 'cat /srv/note.txt']).stdout, 'a note');
 });
 
+test('run applies the default syscall filter; --security-opt seccomp=unconfined lifts it; an unknown option is refused', () => {
+  const probe = 'if unshare -U true 2>/dev/null; then echo allowed; else echo refused; fi';
+  assert.equal(tsbuildOk(['run', '--root', root, '--user', '0', 'runme', probe]).stdout, 'refused\n');
+  assert.equal(tsbuildOk(['run', '--root', root, '--user', '0', '--security-opt', 'seccomp=unconfined', 'runme', probe]).stdout, 'allowed\n');
+  const bad = tsbuild(['run', '--root', root, '--security-opt', 'seccomp=/p.json', 'runme', 'true']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^Error: --security-opt seccomp=\/p\.json: seccomp profiles are not supported/m);
+});
+
 test('rootless: an unprivileged user builds and runs with its own store', () => {
   const user = ensureTestUser();
   const userRoot = tmp.dir('user-store');
