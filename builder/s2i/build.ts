@@ -17,7 +17,8 @@ import { normalizeLocalName, ReferenceError } from '../../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../../oci/types.js';
 import { imageView, readImageFile, unpackArtifactsFromLayer } from './artifacts.js';
 import { inspectBuilder, resolveAssembleUser, type BuilderInfo, type PullPolicyS2I } from './builder-image.js';
-import { renderMain, renderSaveArtifacts } from './containerfile.js';
+import { assembleRunLine, renderMain, renderSaveArtifacts } from './containerfile.js';
+import { parseInjections, stageInjections, type InjectedFile, type InjectionSpec } from './inject.js';
 import { checkEnvName, mergeEnv, parseEnvFlag, parseEnvironmentFile, readEnvironmentFlagFile, type EnvList } from './env.js';
 import { applyS2iIgnore } from './ignore.js';
 import { rewriteImageConfig } from './image-config.js';
@@ -38,6 +39,8 @@ export interface S2IBuildOptions {
   env?: string[];
   /** -E FILE */
   environmentFile?: string;
+  /** -i SRC:DST (each also a `;`-separated list): files bind-mounted into assemble, never in a layer */
+  inject?: string[];
   scriptsUrl?: string;
   destination?: string;
   contextDir?: string;
@@ -89,6 +92,8 @@ interface Prepared {
   env: EnvList;
   labels: Record<string, string>;
   source: SourceInfo;
+  /** --inject files, staged in upload/injections and bind-mounted into assemble */
+  injections: InjectedFile[];
 }
 
 export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
@@ -102,6 +107,7 @@ export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
 
   // Everything the command line can get wrong is checked before any work.
   const ranges = parseUidRanges(opts.allowedUids);
+  const injectSpecs = parseInjections(opts.inject ?? []);
   const flagEnv = (opts.env ?? []).map((e) => parseEnvFlag(e, warn));
   let tag: string | undefined;
   if (opts.tag) {
@@ -139,7 +145,7 @@ export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
   const cleanups: Array<() => Promise<void>> = [];
   if (!dockerfileMode) cleanups.push(() => store.removeTempDir(work));
   try {
-    const prep = await prepare(opts, store, builder, work, flagEnv, tag, warn, log);
+    const prep = await prepare(opts, store, builder, work, flagEnv, tag, injectSpecs, warn, log);
     if (dockerfileMode) return await writeDockerfile(opts, store, prep, work, tag, warn, log, warnings);
     return await buildImage(opts, store, prep, work, tag, warn, log, warnings, cleanups);
   } finally {
@@ -158,6 +164,7 @@ async function prepare(
   work: string,
   flagEnv: EnvList,
   tag: string | undefined,
+  injectSpecs: InjectionSpec[],
   warn: (m: string) => void,
   log: (m: string) => void,
 ): Promise<Prepared> {
@@ -214,8 +221,13 @@ async function prepare(
   const env = mergeEnv(fileEnv, flagEnv, extra);
   for (const [k] of env) checkEnvName(k);
 
+  // Relative destinations are below the builder's WORKDIR (S2I's daemon mode; its Dockerfile mode
+  // always takes /opt/app-root/src, which is also the fallback here when the builder is unknown).
+  const injections = await stageInjections(injectSpecs, work, builder ? (cfg.WorkingDir || '/') : '/opt/app-root/src');
+  if (injections.length > 0) log(`Injecting ${injections.length} file(s) into assemble: ${injections.map((f) => f.target).join(' ')}`);
+
   const builderName = builder?.name ?? safeNormalize(opts.builder);
-  return { builder, dest, assembleUser, chown, scripts, env, labels: generatedLabels({ ...(opts.tag ? { tag: opts.tag } : {}), builder: builderName, source }), source };
+  return { builder, dest, assembleUser, chown, scripts, env, labels: generatedLabels({ ...(opts.tag ? { tag: opts.tag } : {}), builder: builderName, source }), source, injections };
 }
 
 function safeNormalize(ref: string): string {
@@ -277,10 +289,11 @@ async function buildImage(
     assemble: p.scripts.assemble!.path,
     run: p.scripts.run!.path,
     artifactsDir: incremental,
+    injections: p.injections,
   });
   const file = join(work, 'Containerfile');
   await fsp.writeFile(file, text);
-  const assembleLine = lineOf(text, `RUN ${p.scripts.assemble!.path}`);
+  const assembleLine = lineOf(text, assembleRunLine(p.scripts.assemble!.path, p.injections));
   log(`Running assemble as ${p.assembleUser || 'root'}`);
   let result;
   try {
@@ -414,6 +427,7 @@ async function writeDockerfile(
     assemble: p.scripts.assemble!.path,
     run: p.scripts.run!.path,
     ...(cachedStage ? { cachedStage } : {}),
+    injections: p.injections,
   });
   await fsp.writeFile(path, text);
   log(`Application dockerfile generated in ${path}`);

@@ -4,6 +4,7 @@
 // previous image means no artifacts stage instead of a failing build.
 import { UserError } from '../../oci/errors.js';
 import type { EnvList } from './env.js';
+import { injectionMounts, type InjectedFile } from './inject.js';
 
 /** A double-quoted Containerfile word: `\`, `"` and `$` escaped so the value stays literal. */
 export function quoteWord(v: string): string {
@@ -38,12 +39,19 @@ export interface MainStage {
   run: string;
   /** upload/artifacts exists and is copied to DEST/artifacts (tsbuild's own incremental build) */
   artifactsDir?: boolean;
+  /** --inject files, mounted into the assemble step */
+  injections?: InjectedFile[];
   /** artifacts come from a `cached` stage as /tmp/artifacts.tar (dockerfile mode, §I-3) */
   cachedStage?: { previous: string; saveArtifacts: string; uploadedScript: boolean };
 }
 
 function destJoin(dest: string, sub: string): string {
   return (dest.replace(/\/+$/, '') || '') + '/' + sub;
+}
+
+/** The RUN line of assemble: one line, so a failure can be told by its line number. */
+export function assembleRunLine(assemble: string, injections: InjectedFile[]): string {
+  return `RUN ${injectionMounts(injections)}${assemble}`;
 }
 
 export function renderMain(s: MainStage): string {
@@ -70,7 +78,7 @@ export function renderMain(s: MainStage): string {
     out.push(`RUN if [ -s ${artifactsTar} ]; then mkdir -p ${a}; tar -xf ${artifactsTar} -C ${a}; fi && \\\n    rm ${artifactsTar}`);
   }
   out.push('# Assembling the application');
-  out.push(`RUN ${s.assemble}`);
+  out.push(assembleRunLine(s.assemble, s.injections ?? []));
   if (s.finalUser !== undefined && s.finalUser !== s.assembleUser) out.push(`USER ${s.finalUser === '' ? '0' : s.finalUser}`);
   out.push(`CMD ${JSON.stringify([s.run])}`);
   return out.join('\n') + '\n';

@@ -18,6 +18,7 @@ type S2IFlagOptions = Pick<
 interface S2IFlags extends RegistryFlags, S2IFlagOptions {
   root?: string;
   env: string[];
+  inject: string[];
   pullPolicy: string;
   isolation?: string;
   quiet?: boolean;
@@ -41,6 +42,7 @@ export function registerS2I(program: Command): void {
     .argument('<builder>', 'S2I builder image')
     .argument('[tag]', 'name of the output image')
     .option('-e, --env <name=value>', 'environment variable for the scripts and the image (repeatable)', collect, [])
+    .option('-i, --inject <src:dst>', 'bind-mount the files of SRC below DST for assemble only; nothing of them stays in the image (repeatable, also ;-separated)', collect, [])
     .option('-E, --environment-file <file>', 'file of NAME=VALUE lines (after .s2i/environment and -e)')
     .option('-s, --scripts-url <url>', 'where to find the S2I scripts: image:///dir, file://dir or http(s)://host/dir')
     .option('-d, --destination <dir>', 'where sources, scripts and artifacts go in the builder (default: label, else /tmp)')
@@ -72,6 +74,7 @@ export function registerS2I(program: Command): void {
       builder,
       ...(tag ? { tag } : {}),
       env: flags.env,
+      inject: flags.inject,
       ...(flags.environmentFile ? { environmentFile: flags.environmentFile } : {}),
       ...(flags.scriptsUrl ? { scriptsUrl: flags.scriptsUrl } : {}),
       ...(flags.destination ? { destination: flags.destination } : {}),

@@ -5,7 +5,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CLI, lastLine } from '../helpers/cli.js';
 import { makeBusyboxImage, REPO_ROOT, type BusyboxImage } from '../helpers/busybox-image.js';
@@ -337,6 +338,56 @@ test('--as-dockerfile: Containerfile + upload/ that buildah builds to the same f
   // tsbuild builds the generated Containerfile too.
   ok(['build', '--root', root, '-t', 'asdf-tsbuild', out]);
   assert.equal(read(unpack(root, 'asdf-tsbuild').rootfs, 'opt/app-root/state/build-count'), '1\n');
+});
+
+test('--inject: files bind-mounted into assemble, readable and writable there, in no layer; --as-dockerfile mounts them too', () => {
+  const secret = `inject-secret-${process.pid}-${Date.now()}`;
+  const secrets = join(work, 'inject-secrets');
+  mkdirSync(join(secrets, 'sub'), { recursive: true });
+  writeFileSync(join(secrets, 'token'), secret, { mode: 0o600 });
+  writeFileSync(join(secrets, 'sub', 'cfg'), 'cfg-value\n');
+  const single = join(work, 'inject-single.txt');
+  writeFileSync(single, 'single\n', { mode: 0o600 });
+  const src = app('inject');
+  mkdirSync(join(src, '.s2i', 'bin'), { recursive: true });
+  // Runs as 1001: reads what root's 0600 files became, overwrites one, then the builder's assemble.
+  writeFileSync(join(src, '.s2i', 'bin', 'assemble'), [
+    '#!/bin/sh',
+    'set -e',
+    'wc -c < /opt/app-root/secrets/token > /opt/app-root/token-length',
+    'cat /opt/app-root/secrets/sub/cfg /opt/app-root/src/extra/inject-single.txt > /opt/app-root/injected-copy',
+    'echo overwritten > /opt/app-root/secrets/token',
+    'exec /usr/libexec/s2i/assemble',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  const injects = ['-i', `${secrets}:/opt/app-root/secrets`, '-i', `${single}:extra`];
+  const r = ok(['s2i', 'build', '--root', root, ...injects, src, 's2i-test-builder', 'inject-app']);
+  assert.match(r.stderr, /Injecting 3 file\(s\) into assemble: \/opt\/app-root\/secrets\/sub\/cfg \/opt\/app-root\/secrets\/token \/opt\/app-root\/src\/extra\/inject-single.txt/);
+  const layout = join(work, 'inject-oci');
+  ok(['push', '--root', root, 'inject-app', `oci:${layout}:img`]);
+  const { rootfs } = unpack(root, 'inject-app');
+  assert.equal(read(rootfs, 'opt/app-root/token-length').trim(), String(secret.length));
+  assert.equal(read(rootfs, 'opt/app-root/injected-copy'), 'cfg-value\nsingle\n');
+  assert.equal(read(rootfs, 'opt/app-root/state/build-count'), '1\n', "the builder's assemble ran after");
+  assert.ok(!existsSync(join(rootfs, 'opt/app-root/secrets')), 'no injected file, no directory made for one');
+  assert.ok(!existsSync(join(rootfs, 'opt/app-root/src/extra')));
+  assert.equal(readFileSync(join(secrets, 'token'), 'utf8'), secret, "assemble's write reached neither the host file nor the image");
+  for (const name of readdirSync(join(layout, 'blobs', 'sha256'))) {
+    const blob = readFileSync(join(layout, 'blobs', 'sha256', name));
+    const text = blob[0] === 0x1f && blob[1] === 0x8b ? gunzipSync(blob) : blob;
+    assert.ok(!text.includes(secret), `blob ${name} holds the injected secret`);
+  }
+
+  const out = join(work, 'inject-out');
+  ok(['s2i', 'build', '--root', root, ...injects, '--as-dockerfile', join(out, 'Containerfile'), src, 's2i-test-builder', 'inject-df']);
+  const text = readFileSync(join(out, 'Containerfile'), 'utf8');
+  assert.match(text, /^RUN --mount=type=bind,source=upload\/injections\/0,target=\/opt\/app-root\/secrets\/sub\/cfg,rw --mount=type=bind,source=upload\/injections\/1,target=\/opt\/app-root\/secrets\/token,rw --mount=type=bind,source=upload\/injections\/2,target=\/opt\/app-root\/src\/extra\/inject-single.txt,rw \/tmp\/scripts\/assemble$/m);
+  assert.equal(readFileSync(join(out, 'upload/injections/1'), 'utf8'), secret);
+  ok(['build', '--root', root, '-t', 'inject-df', out]);
+  assert.equal(read(unpack(root, 'inject-df').rootfs, 'opt/app-root/token-length').trim(), String(secret.length));
+  const bad = cli(['s2i', 'build', '--root', root, '-i', join(work, 'no-such-dir') + ':/x', src, 's2i-test-builder', 'inject-bad']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--inject .*no-such-dir: no such file or directory/);
 });
 
 describe('as an unprivileged user (rootless)', () => {
