@@ -16,10 +16,18 @@
 // changed. Files that still exist stay: another Containerfile on the same context may COPY them.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync, promises as fsp, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { hashFiles as nativeHashFiles } from '../native/index.js';
 import { writeFileAtomic } from './fsutil.js';
 
 const RACY_MS = 100;
+/** Bytes hashed on the event loop between its turns. */
+const YIELD_BYTES = 4 << 20;
+/** Below this many files one thread hashes them: the pool round trip would cost more. */
+const NATIVE_HASH_MIN = 64;
+/** Pool threads hashing at once (libuv's pool has 4; leave some for other file work). */
+const NATIVE_HASH_PARTS = 3;
 /** lstat calls in flight when pruning entries of deleted files. */
 const PRUNE_BATCH = 64;
 /** 2: times in milliseconds as numbers (1 had nanosecond strings). */
@@ -102,6 +110,43 @@ export class StatCache {
     const digest = await hashFile(join(this.contextDir, rel));
     this.remember(rel, st, digest, readStart);
     return digest;
+  }
+
+  /**
+   * Digests of many files not in the cache, read and hashed by the native addon on as many pool
+   * threads as there are cores (one event-loop thread otherwise reads, hashes and waits for every
+   * file in turn: on a first build of 20,000 small files, half its time before the layer starts).
+   * Files the addon could not read, and every file without the addon, go through digest() one by
+   * one, which also reports their errors as it always has.
+   */
+  async digestMany(items: { rel: string; st: FileIdentity }[]): Promise<string[]> {
+    await this.load();
+    const out = new Array<string>(items.length);
+    const readStart = Date.now();
+    const parts = Math.max(1, Math.min(availableParallelism(), NATIVE_HASH_PARTS));
+    const batches = items.length >= NATIVE_HASH_MIN ? Array.from({ length: parts }, (_, k) => items.map((_, i) => i).filter((i) => i % parts === k)) : [];
+    const hashed = batches.length > 0 ? await Promise.all(batches.map((idx) => nativeHashFiles(idx.map((i) => join(this.contextDir, items[i]!.rel))))) : [];
+    hashed.forEach((digests, k) => {
+      if (!digests) return;
+      batches[k]!.forEach((i, j) => {
+        const d = digests[j]!;
+        if (d.startsWith('sha256:')) {
+          this.remember(items[i]!.rel, items[i]!.st, d, readStart);
+          out[i] = d;
+        }
+      });
+    });
+    let read = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (out[i] !== undefined) continue;
+      out[i] = await this.digest(items[i]!.rel, items[i]!.st);
+      read += items[i]!.st.size;
+      if (read >= YIELD_BYTES) {
+        read = 0;
+        await new Promise<void>((r) => setImmediate(r)); // other stages' work between big reads
+      }
+    }
+    return out;
   }
 
   /** Record a digest computed by the caller from contents read at `readStart` (Date.now()). */

@@ -17,6 +17,7 @@ export { nativeBuildDir } from './build-dir.js';
 
 interface Addon {
   lstatAt(dir: string, names: string[]): Float64Array;
+  hashFiles(paths: string[], cb: (err: Error | null, digests: string[]) => void): void;
   mknod(path: string, mode: number, major: number, minor: number): void;
   lgetxattr(path: string, name: string): Buffer | undefined;
   lsetxattr(path: string, name: string, value: Buffer): void;
@@ -69,6 +70,15 @@ export const LSTAT_FIELDS = 8;
 export function lstatAt(dir: string, names: string[]): Float64Array | undefined {
   if (!nativeAvailable()) return undefined;
   return load().lstatAt(dir, names);
+}
+
+/**
+ * sha256 of each file, read on a libuv pool thread: `sha256:<hex>`, or `!<errno code>` for a file
+ * that could not be read. Undefined when the addon is not built (the caller hashes itself).
+ */
+export function hashFiles(paths: string[]): Promise<string[]> | undefined {
+  if (!nativeAvailable()) return undefined;
+  return new Promise((resolve, reject) => load().hashFiles(paths, (err, digests) => (err ? reject(err) : resolve(digests))));
 }
 
 /** lgetxattr(2); undefined when the attribute does not exist (ENODATA). */

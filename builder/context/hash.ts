@@ -25,9 +25,6 @@ interface Node {
   digest?: string;
 }
 
-/** Bytes of changed files hashed between turns of the event loop. */
-const YIELD_BYTES = 4 << 20;
-
 export class ContextHasher {
   private readonly own: ContextSource;
 
@@ -78,18 +75,14 @@ export class ContextHasher {
   /** Contents digests: from the stat cache when unchanged, else read (synchronously, see hashFile). */
   private async digestFiles(nodes: Node[]): Promise<void> {
     await this.stats.ready();
-    let read = 0;
+    const todo: Node[] = [];
     for (const n of nodes) {
       if (n.st.type !== 'file') continue;
       n.digest = this.stats.cached(n.rel, n.st);
-      if (n.digest !== undefined) continue;
-      n.digest = await this.stats.digest(n.rel, n.st);
-      read += n.st.size;
-      if (read >= YIELD_BYTES) {
-        read = 0;
-        await new Promise<void>((r) => setImmediate(r));
-      }
+      if (n.digest === undefined) todo.push(n);
     }
+    const digests = await this.stats.digestMany(todo);
+    todo.forEach((n, i) => (n.digest = digests[i]));
   }
 
   get counters(): { reads: number; hits: number } {
