@@ -72,7 +72,7 @@ export class ContextHasher {
     return { digest: 'sha256:' + h.digest('hex'), files };
   }
 
-  /** Contents digests: from the stat cache when unchanged, else read (synchronously, see hashFile). */
+  /** Contents digests: from the stat cache when unchanged, else read (all at once: StatCache.digestMany). */
   private async digestFiles(nodes: Node[]): Promise<void> {
     await this.stats.ready();
     const todo: Node[] = [];
