@@ -56,7 +56,8 @@ export async function stageInjections(specs: InjectionSpec[], contextDir: string
     for (const file of found) {
       const rel = st.isDirectory() ? relative(src, file).split(sep).join('/') : basename(file);
       const target = posix.join(dest, rel);
-      if (/[,"'\n\r]/.test(target)) throw new UserError(`--inject ${spec.source}: ${JSON.stringify(target)} cannot be a mount target (comma, quote or line break)`, { exitCode: 2 });
+      // What would split or change the `--mount=` word of the RUN line: whitespace, commas, quotes, `$` and `\`.
+      if (/[\s,"'$\\]/.test(target)) throw new UserError(`--inject ${spec.source}: ${JSON.stringify(target)} cannot be a mount target (whitespace, comma, quote, $ or \\)`, { exitCode: 2 });
       if (files.length === MAX_FILES) throw new UserError(`--inject: more than ${MAX_FILES} files; inject an archive instead`, { exitCode: 2 });
       const contextPath = `upload/injections/${files.length}`;
       await fsp.mkdir(stage, { recursive: true });

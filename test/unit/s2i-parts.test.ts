@@ -9,6 +9,7 @@ import { mergeEnv, parseEnvFlag, parseEnvironmentFile, readEnvironmentFlagFile }
 import { checkAllowedUser, parseUidRanges } from '../../builder/s2i/uids.js';
 import { applyS2iIgnore, segmentRegex } from '../../builder/s2i/ignore.js';
 import { quoteWord, renderMain } from '../../builder/s2i/containerfile.js';
+import { injectionMounts, parseInjections, stageInjections } from '../../builder/s2i/inject.js';
 import { checkLabelSize, generatedLabels, parseImageMetadata } from '../../builder/s2i/labels.js';
 import { parseSource } from '../../builder/s2i/source.js';
 import { UserError } from '../../oci/errors.js';
@@ -134,5 +135,33 @@ test('source classification: URLs and #ref (--ref wins), file:// host, plain dir
     assert.deepEqual(await parseSource(d, undefined, false), { kind: 'dir', location: d });
   } finally {
     rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('--inject: SRC:DST lists, relative and empty destinations, targets that cannot be mount words', async () => {
+  assert.deepEqual(parseInjections(['/a:/x;/b:rel', ' ;/c:']), [
+    { source: '/a', destination: '/x' },
+    { source: '/b', destination: 'rel' },
+    { source: '/c', destination: '' },
+  ]);
+  assert.throws(() => parseInjections(['no-colon']), /expected SOURCE:DESTINATION/);
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-inject-'));
+  try {
+    mkdirSync(join(dir, 'src', 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'b'), 'b');
+    writeFileSync(join(dir, 'src', 'sub', 'a'), 'a');
+    writeFileSync(join(dir, 'one'), '1');
+    const ctx = join(dir, 'ctx');
+    const files = await stageInjections(parseInjections([`${join(dir, 'src')}:.`, `${join(dir, 'one')}:etc/x`]), ctx, '/opt/app-root/src');
+    assert.deepEqual(files, [
+      { contextPath: 'upload/injections/0', target: '/opt/app-root/src/b' },
+      { contextPath: 'upload/injections/1', target: '/opt/app-root/src/sub/a' },
+      { contextPath: 'upload/injections/2', target: '/opt/app-root/src/etc/x/one' },
+    ]);
+    assert.equal(injectionMounts(files.slice(0, 1)), '--mount=type=bind,source=upload/injections/0,target=/opt/app-root/src/b,rw ');
+    writeFileSync(join(dir, 'my file'), 'x');
+    await assert.rejects(stageInjections(parseInjections([`${join(dir, 'my file')}:/t`]), ctx, '/'), /cannot be a mount target/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
