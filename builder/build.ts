@@ -26,6 +26,7 @@ import { CacheMountSync, cacheMountLimit } from '../cache/build-cache-mounts.js'
 import type { ImageDestination, ImageSource } from '../registry/transport.js';
 import type { Platform } from '../oci/types.js';
 import type { StagePlan } from './plan/stages.js';
+import { ChrootRoots } from './steps/chroot-roots.js';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -214,6 +215,7 @@ async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, 
   const { context, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit } = b;
   const mountLimit = opts.cacheTo ? cacheMountLimit(opts.cacheMountExportMax) : 0;
   const mounts = opts.cacheTo || remote ? new CacheMountSync(store, remote, (message) => emit({ type: 'warning', message })) : undefined;
+  const chrootRoots = new ChrootRoots(store);
   const solver = new Solver({
     store,
     plan,
@@ -235,8 +237,14 @@ async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, 
     steps: defaultSteps(),
     run: runOptions(opts),
     cache: { lookup: !opts.noCache, noCacheStages: opts.noCacheFilter ?? [], remote, mounts },
+    chrootRoots,
   });
-  const final = await solver.solve();
+  let final;
+  try {
+    final = await solver.solve();
+  } finally {
+    await chrootRoots.dispose();
+  }
   // Layers hit in the remote cache are fetched only now, and only those the image is made of.
   await solver.ensureLocal(final.layers);
 

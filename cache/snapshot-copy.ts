@@ -143,3 +143,18 @@ export async function materialize(lowers: string[], dest: string, sub = '/'): Pr
   }
   return out;
 }
+
+/**
+ * Apply `layers` (snapshot dirs, lowest first) on top of the merged tree already in `dest`, as if
+ * they had been in the list `dest` was materialized from: whiteouts delete, opaque dirs (the root
+ * included) hide what was there.
+ */
+export async function mergeOnto(layers: string[], dest: string): Promise<void> {
+  const c = new Copier(await loadNative());
+  for (const layer of layers) {
+    c.newLayer();
+    if (c.opaque(layer)) c.clear(dest);
+    c.mergeDir(layer, dest);
+    c.meta(layer, dest, lstatSync(layer));
+  }
+}

@@ -1,32 +1,40 @@
 // Finding what a step changed in a plain directory (chroot isolation has no overlay upper dir): a
-// fingerprint of every path (inode + ctime: any write, chmod, chown or link changes the ctime)
-// taken before the step, compared with the tree after it. Changed and new paths become layer
-// entries (with their parent directories), vanished ones `.wh.` whiteouts.
-import { promises as fsp } from 'node:fs';
+// fingerprint of every path (inode + ctime + mode + size: any write, chmod, chown or link changes the
+// ctime; the size guards against a write landing in the same coarse clock tick) taken before the
+// step, compared with the tree after it. Changed and new paths become layer entries (with their
+// parent directories), vanished ones `.wh.` whiteouts.
+// Synchronous walks, as in layer-scan.ts: a promise round trip per lstat cost ten times the call.
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WHITEOUT_PREFIX, compareEntryPaths, type LayerEntry } from './layer-entry.js';
-import { scanDir } from './layer-scan.js';
+import { scanDir, type LeftOut } from './layer-scan.js';
 
 export type Fingerprint = Map<string, string>;
 
-export async function fingerprint(root: string): Promise<Fingerprint> {
+export function fingerprint(root: string): Fingerprint {
   const out: Fingerprint = new Map();
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of await fsp.readdir(rel ? join(root, rel) : root)) {
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(rel ? join(root, rel) : root)) {
       const path = rel ? `${rel}/${name}` : name;
-      const st = await fsp.lstat(join(root, path), { bigint: true });
-      out.set(path, `${st.ino}:${st.ctimeNs}:${st.mode}`);
-      if (st.isDirectory()) await walk(path);
+      const st = lstatSync(join(root, path), { bigint: true });
+      out.set(path, `${st.ino}:${st.ctimeNs}:${st.mode}:${st.size}`);
+      if (st.isDirectory()) walk(path);
     }
   };
-  await walk('');
+  walk('');
   return out;
 }
 
 const parentOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
 
-export async function diffTree(root: string, before: Fingerprint, opts: { ignore?: Set<string> } = {}): Promise<LayerEntry[]> {
-  const after = await fingerprint(root);
+export interface DiffOptions {
+  ignore?: Set<string>;
+  /** Filled with what the tree holds but the layer cannot (sockets, overlay xattrs). */
+  leftOut?: LeftOut;
+}
+
+export async function diffTree(root: string, before: Fingerprint, opts: DiffOptions = {}): Promise<LayerEntry[]> {
+  const after = fingerprint(root);
   const keep = new Set<string>();
   const addWithParents = (p: string) => {
     for (let q = p; q !== '' && !keep.has(q); q = parentOf(q)) keep.add(q);
@@ -40,7 +48,12 @@ export async function diffTree(root: string, before: Fingerprint, opts: { ignore
     whiteouts.push(p);
     if (parent !== '') addWithParents(parent);
   }
-  const entries = (await scanDir(root)).filter((e) => keep.has(e.path));
+  const leftOut: LeftOut = { sockets: [], xattrs: [] };
+  const entries = (await scanDir(root, { leftOut })).filter((e) => keep.has(e.path));
+  if (opts.leftOut) {
+    opts.leftOut.sockets.push(...leftOut.sockets.filter((p) => keep.has(p)));
+    opts.leftOut.xattrs.push(...leftOut.xattrs.filter((x) => keep.has(x.path)));
+  }
   for (const p of whiteouts) {
     const parent = parentOf(p);
     const name = p.slice(parent === '' ? 0 : parent.length + 1);

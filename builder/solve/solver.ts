@@ -18,6 +18,7 @@ import { parsePlatform, platformArgs } from '../plan/platform.js';
 import type { Stage, StagePlan } from '../plan/stages.js';
 import { applyMetadata, isMetadataInstruction } from '../steps/metadata.js';
 import type { RunOptions } from '../steps/run-options.js';
+import type { ChrootRoots } from '../steps/chroot-roots.js';
 import { resolveImage, type PullPolicy, type Puller, type ResolvedImage } from './base-image.js';
 import { createdBy, instructionLine } from './history.js';
 import { DEFAULT_PATH, type LayerRef, type StageState } from './stage-state.js';
@@ -72,6 +73,8 @@ export interface SolveOptions {
   run?: RunOptions;
   /** Build cache switches (default: lookups on). */
   cache?: CacheOptions;
+  /** Chroot isolation's rootfs directories, kept per stage from one RUN to the next. */
+  chrootRoots?: ChrootRoots;
 }
 
 export interface StepContext {
@@ -231,19 +234,29 @@ export class Solver {
 
     // The chain of keys starts at the stage root: what the stage starts from and the layer-shaping options.
     const root = rootInputs(base, { platform: formatPlatform(state.platform), format: layerFormatKey(o), timestamp: o.timestamp, sourceDateEpoch: o.sourceDateEpoch });
-    let parent = digestOf('stage-root', root);
+    const parent = digestOf('stage-root', root);
     const rootSlot = digestOf('stage-root-slot', { from: stage.from.original, stage: String(stage.index) });
     const prevRoot = (await this.cache.previousInputs(rootSlot))?.inputs;
     // Why the first step would miss when nothing is recorded on this root: the base moved.
-    let chainReason: string | undefined = prevRoot && digestOf('stage-root', prevRoot) !== parent ? explainMiss(prevRoot, root) : undefined;
+    const chainReason: string | undefined = prevRoot && digestOf('stage-root', prevRoot) !== parent ? explainMiss(prevRoot, root) : undefined;
     if (!prevRoot || chainReason) await this.cache.recordInputs(rootSlot, root);
     const lookup = this.lookupEnabled(stage);
+    try {
+      await this.executeSteps(stage, steps, state, ordinal, parent, lookup, chainReason);
+    } finally {
+      await o.chrootRoots?.releaseStage(stage.index);
+    }
+    return state;
+  }
+
+  private async executeSteps(stage: Stage, steps: Instruction[], state: StageState, ordinal: number, parent: string, lookup: boolean, chainReason: string | undefined): Promise<void> {
+    const o = this.opts;
     for (let i = 0; i < steps.length; i++) {
       if (o.signal?.aborted) throw new UserError('build interrupted');
       const ins = steps[i];
       const stepNo = i + 2;
       const started = Date.now();
-      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: ordinal, step: stepNo, steps: total, instruction: instructionLine(ins), line: ins.pos.line });
+      o.emit({ type: 'step-start', stage: stage.index, stageName: stage.name, stageOrdinal: ordinal, step: stepNo, steps: steps.length + 1, instruction: instructionLine(ins), line: ins.pos.line });
       const r = await this.executeStep(ins, state, stepNo, parent, lookup, chainReason);
       parent = r.key;
       // After a miss, later steps miss because of it: say so once, then "previous step changed".
@@ -251,7 +264,6 @@ export class Solver {
       o.emit({ type: 'step-done', stage: stage.index, step: stepNo, durationMs: Date.now() - started, cached: r.cached, layer: r.layer ? { digest: r.layer.digest, size: r.layer.size } : undefined });
     }
     this.stageKeys.set(stage.index, stageResultKey(parent, state));
-    return state;
   }
 
   private async executeStep(ins: Instruction, state: StageState, step: number, parent: string, lookup: boolean, chainReason: string | undefined): Promise<{ key: string; cached: boolean; layer?: LayerRef; reason?: string }> {

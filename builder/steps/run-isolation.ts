@@ -6,19 +6,20 @@
 //    inside, so everything is owned by 0 (chown to another id fails in the step itself).
 //    Once the layer is written the upper dir becomes its snapshot (renamed into the snapshot
 //    store, cache/upper-snapshot.ts), so the next step does not unpack the blob just written.
-//  - chroot: no overlay: the merged rootfs is copied into a plain dir, fingerprinted, the step runs
-//    in it, and changes are found by comparing (cache/tree-diff.ts).
+//  - chroot: no overlay: the merged rootfs is a plain dir (copied once per stage and kept from one
+//    RUN to the next, chroot-roots.ts), fingerprinted, the step runs in it, and changes are found
+//    by comparing (cache/tree-diff.ts).
 import { basename, dirname } from 'node:path';
 import { runContainer, type Isolation, type RunResult, type RunSpec } from '../../native/index.js';
 import { scanDir, type LeftOut } from '../../cache/layer-scan.js';
 import { isRoot } from '../../cache/native.js';
 import type { RunScratch } from '../../cache/run-scratch.js';
-import { materialize } from '../../cache/snapshot-copy.js';
-import { diffTree, fingerprint } from '../../cache/tree-diff.js';
+import { diffTree, fingerprint, type Fingerprint } from '../../cache/tree-diff.js';
 import { upperAsSnapshot } from '../../cache/upper-snapshot.js';
 import { inUserns, usernsRanges } from '../../cache/userns.js';
 import type { StepContext } from '../solve/solver.js';
 import type { LayerRef } from '../solve/stage-state.js';
+import { ChrootRoots } from './chroot-roots.js';
 import { commitEntries, reuseChunks } from './layer-commit.js';
 import type { LayerEntry } from '../../cache/layers.js';
 
@@ -35,6 +36,8 @@ export interface IsolatedResult {
   result: RunResult;
   /** Write the step's changes as a layer (undefined when it changed nothing). */
   commit(): Promise<LayerRef | undefined>;
+  /** The step is over, committed or not: free what the runtime still holds. */
+  release(): Promise<void>;
 }
 
 async function commitOrNothing(entries: LayerEntry[], ctx: StepContext): Promise<LayerRef | undefined> {
@@ -123,21 +126,39 @@ async function runOverlay(r: IsolatedRun): Promise<IsolatedResult> {
         await dispose();
       }
     },
+    // The scratch dirs belong to the RUN step (it removes them); commit disposes of the namespace's.
+    release: async () => undefined,
   };
 }
 
 async function runChroot(r: IsolatedRun): Promise<IsolatedResult> {
-  const dir = await r.scratch.sub('rootfs');
-  await materialize(r.lowers, dir);
-  const before = await fingerprint(dir);
-  const result = await runContainer({ ...r.spec, isolation: 'chroot', rootfs: { dir } });
+  const o = r.ctx.solve;
+  // Without a build-wide pool (library callers of the solver), the directory lives for this step only.
+  const roots = o.chrootRoots ?? new ChrootRoots(o.store);
+  const layers = [...r.ctx.state.layers];
+  const root = await roots.take(r.ctx.stageIndex, layers, r.lowers);
+  let result: RunResult;
+  let before: Fingerprint;
+  try {
+    before = fingerprint(root.dir);
+    result = await runContainer({ ...r.spec, isolation: 'chroot', rootfs: { dir: root.dir } });
+  } catch (e) {
+    await root.release();
+    throw e;
+  }
   return {
     result,
     async commit() {
-      const entries = await diffTree(dir, before);
+      const leftOut: LeftOut = { sockets: [], xattrs: [] };
+      const entries = await diffTree(root.dir, before, { leftOut });
       if ((process.getuid?.() ?? 0) !== 0) for (const e of entries) (e.uid = 0), (e.gid = 0);
-      return commitOrNothing(entries, r.ctx);
+      const layer = await commitOrNothing(entries, r.ctx);
+      // The directory equals the new layer stack only when the layer took the tree as it is.
+      const faithful = o.timestamp === undefined && o.sourceDateEpoch === undefined && leftOut.sockets.length === 0 && leftOut.xattrs.length === 0;
+      if (faithful && o.chrootRoots) root.keep(layer ? [...layers, layer] : layers);
+      return layer;
     },
+    release: () => root.release(),
   };
 }
 

@@ -12,7 +12,7 @@ import type { StepContext } from '../solve/solver.js';
 import { currentWorkdir, type LayerRef } from '../solve/stage-state.js';
 import { RUN_PIPES_DIR, runCommand, runEnv } from './run-command.js';
 import { parseRunFlags } from './run-flags.js';
-import { executeIsolated } from './run-isolation.js';
+import { executeIsolated, type IsolatedResult } from './run-isolation.js';
 import { isolationHint } from './run-hint.js';
 import { defaultRunOptions } from './run-options.js';
 import { LineEmitter } from './run-output.js';
@@ -40,6 +40,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
   const scratch = await makeRunScratch(o.store, top ? { mode: top.mode & 0o7777, uid: top.uid, gid: top.gid } : { mode: 0o755, uid: 0, gid: 0 });
   const out = new LineEmitter(o.emit, ctx.stageIndex, ctx.step);
   let prepared: Awaited<ReturnType<typeof prepareMounts>> | undefined;
+  let exec: IsolatedResult | undefined;
   try {
     prepared = await prepareMounts(flags.mounts, ctx, scratch, ins.pos);
     for (const [k, v] of prepared.env) env.set(k, v);
@@ -56,7 +57,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
       resolvConf = join(etc, 'resolv.conf');
       await fsp.copyFile('/etc/resolv.conf', resolvConf).catch(() => fsp.writeFile(resolvConf!, ''));
     }
-    const exec = await executeIsolated({
+    exec = await executeIsolated({
       isolation: opts.isolation,
       lowers,
       scratch,
@@ -92,6 +93,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
     // throw-away init layer, and the diff only sees the rootfs.
     return await exec.commit();
   } finally {
+    await exec?.release();
     await prepared?.release();
     await scratch.remove();
   }

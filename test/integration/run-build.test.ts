@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CLI, lastLine } from '../helpers/cli.js';
@@ -264,29 +264,101 @@ test('oci: a secret required but not given fails at its line', () => {
   assert.match(insecure.stderr, /^Error: Containerfile:2: RUN --security=insecure is not supported$/m);
 });
 
-test('oci: SIGINT during RUN leaves no mount, no process and no temp dir', async () => {
-  const root = stores.get('oci')!;
-  const ctx = context('interrupt', 'FROM busybox\nRUN echo started && sleep 30\n');
-  const child = spawn(process.execPath, [CLI, 'build', '--root', root, ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`RUN did not start: ${err}`)), 60_000);
-    child.stderr.on('data', () => {
-      if (err.includes('started')) (clearTimeout(t), resolve());
+for (const mode of ['oci', 'chroot'] as Mode[]) {
+  test(`${mode}: SIGINT during RUN leaves no mount, no process and no temp dir`, async () => {
+    const root = stores.get(mode)!;
+    // chroot: the second RUN works in the directory the first one left, which must go too.
+    const ctx = context(`interrupt-${mode}`, 'FROM busybox\nRUN echo first > /first\nRUN echo started && sleep 30\n');
+    const child = spawn(process.execPath, [CLI, 'build', '--isolation', mode, '--root', root, ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`RUN did not start: ${err}`)), 60_000);
+      child.stderr.on('data', () => {
+        if (err.includes('started')) (clearTimeout(t), resolve());
+      });
     });
+    const started = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.ok(Date.now() - started < 15_000, 'stopped promptly');
+    assert.notEqual(code, 0);
+    assert.doesNotMatch(err, /\n\s+at /);
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount left');
+    assert.deepEqual(findProcesses('sleep', '30'), [], 'no process left');
+    assert.deepEqual(readdirSync(join(root, 'tmp')), [], 'no temp dir left');
+    // the store still works
+    ok(mode, ['build', '--root', root, context(`after-interrupt-${mode}`, 'FROM busybox\nRUN true\n')]);
   });
-  const started = Date.now();
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.ok(Date.now() - started < 15_000, 'stopped promptly');
-  assert.notEqual(code, 0);
-  assert.doesNotMatch(err, /\n\s+at /);
-  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount left');
-  assert.deepEqual(findProcesses('sleep', '30'), [], 'no process left');
-  assert.deepEqual(readdirSync(join(root, 'tmp')), [], 'no temp dir left');
-  // the store still works
-  ok('oci', ['build', '--root', root, context('after-interrupt', 'FROM busybox\nRUN true\n')]);
+}
+
+/** Every path of an unpacked rootfs with its type, mode, owner and content (or link target). */
+function treeOf(rootfs: string, skip: Set<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(rootfs, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (skip.has(path)) continue;
+      const st = lstatSync(join(rootfs, path));
+      const what = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `-> ${readlinkSync(join(rootfs, path))}` : st.isFile() ? readFileSync(join(rootfs, path), 'latin1') : 'other';
+      out.set(path, `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
+      if (st.isDirectory()) walk(path);
+    }
+  };
+  walk('');
+  return out;
+}
+
+test("chroot: the stage's rootfs is carried from one RUN to the next, and the image equals the oci build's", () => {
+  const cf = [
+    'FROM busybox',
+    'RUN mkdir -p /data/sub && echo one > /data/one && echo gone > /data/sub/gone && stat -c %i /data/one > /ino1',
+    'COPY added.txt /data/added.txt',
+    'RUN cat /data/added.txt >> /data/one && rm -r /data/sub && rm /bin/ls && ln -s one /data/link && stat -c %i /data/one > /ino2',
+    'WORKDIR /w',
+    'ARG V=1',
+    'RUN echo "v=$V" > /data/v && chmod 600 /data/one && chown 1000:1000 /data/added.txt && ls /data > /w/listing',
+    '',
+  ].join('\n');
+  const trees = new Map<Mode, Map<string, string>>();
+  for (const mode of ['chroot', 'oci'] as Mode[]) {
+    const root = stores.get(mode)!;
+    const ctx = context(`carry-${mode}`, cf, { 'added.txt': 'added\n' });
+    ok(mode, ['build', '--root', root, '-t', 'carry', ctx]);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), [], `${mode}: no temp dir left`);
+    const layout = join(work, `carry-${mode}-oci`);
+    ok(mode, ['push', '--root', root, 'carry', `oci:${layout}:img`]);
+    const bundle = join(work, `carry-${mode}-bundle`);
+    execFileSync('umoci', ['unpack', '--image', `${layout}:img`, bundle], { stdio: 'pipe' });
+    const rootfs = join(bundle, 'rootfs');
+    if (mode === 'chroot') {
+      // The second RUN wrote the very file the first one made, not a copy of it.
+      assert.equal(readFileSync(join(rootfs, 'ino2'), 'utf8'), readFileSync(join(rootfs, 'ino1'), 'utf8'), 'the RUNs shared one directory');
+    }
+    trees.set(mode, treeOf(rootfs, new Set(['ino1', 'ino2'])));
+  }
+  const chroot = trees.get('chroot')!;
+  assert.equal(chroot.get('data/one'), '600 0:0 one\nadded\n');
+  assert.equal(chroot.get('data/added.txt'), '644 1000:1000 added\n');
+  assert.equal(chroot.get('w/listing'), '644 0:0 added.txt\nlink\none\nv\n');
+  assert.ok(!chroot.has('data/sub') && !chroot.has('bin/ls'));
+  assert.deepEqual([...chroot].filter(([p, v]) => trees.get('oci')!.get(p) !== v), [], 'chroot and oci images differ');
+  assert.deepEqual([...trees.get('oci')!.keys()].filter((p) => !chroot.has(p)), [], 'paths only the oci image has');
+
+  // A rebuild where only the last RUN misses starts from the cached layers.
+  const root = stores.get('chroot')!;
+  ok('chroot', ['build', '--root', root, '-t', 'carry2', '--build-arg', 'V=2', join(work, 'carry-chroot')]);
+  const layout = join(work, 'carry2-oci');
+  ok('chroot', ['push', '--root', root, 'carry2', `oci:${layout}:img`]);
+  execFileSync('umoci', ['unpack', '--image', `${layout}:img`, join(work, 'carry2-bundle')], { stdio: 'pipe' });
+  const again = treeOf(join(work, 'carry2-bundle', 'rootfs'), new Set(['ino1', 'ino2']));
+  assert.equal(again.get('data/v'), '644 0:0 v=2\n');
+  assert.deepEqual([...again].filter(([p, v]) => p !== 'data/v' && chroot.get(p) !== v), []);
+
+  // A step failing after a RUN leaves no directory behind either.
+  const r = cli('chroot', ['build', '--root', root, context('carry-fail', 'FROM busybox\nRUN echo a > /a\nCOPY missing /x\n')]);
+  assert.notEqual(r.status, 0);
+  assert.deepEqual(readdirSync(join(root, 'tmp')), [], 'no temp dir left after a failure');
 });
 
 test('heredoc RUN forms: script, shebang, stdin to a command', () => {
