@@ -18,6 +18,8 @@ export interface ScanOptions {
   opaqueXattr?: string;
   /** Filled with what the tree holds but the layer leaves out (see LeftOut). */
   leftOut?: LeftOut;
+  /** Only these paths (each with its parent directories) are scanned; the rest of the tree is not read. */
+  only?: Set<string>;
 }
 
 /**
@@ -85,6 +87,7 @@ function walk(root: string, rel: string, native: NativeFs | undefined, opts: Sca
   const names = readdirSync(rel ? join(root, rel) : root).sort();
   for (const name of names) {
     const path = rel ? rel + '/' + name : name;
+    if (opts.only && !opts.only.has(path)) continue;
     const abs = join(root, path);
     const st = lstatSync(abs);
     const type = entryTypeOf(st);

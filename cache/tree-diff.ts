@@ -49,10 +49,12 @@ export async function diffTree(root: string, before: Fingerprint, opts: DiffOpti
     if (parent !== '') addWithParents(parent);
   }
   const leftOut: LeftOut = { sockets: [], xattrs: [] };
-  const entries = (await scanDir(root, { leftOut })).filter((e) => keep.has(e.path));
+  // Only the changed paths are read again (a hardlink to an unchanged file outside them is then a
+  // copy of its data, which needs no lower layer to resolve it).
+  const entries = await scanDir(root, { leftOut, only: keep });
   if (opts.leftOut) {
-    opts.leftOut.sockets.push(...leftOut.sockets.filter((p) => keep.has(p)));
-    opts.leftOut.xattrs.push(...leftOut.xattrs.filter((x) => keep.has(x.path)));
+    opts.leftOut.sockets.push(...leftOut.sockets);
+    opts.leftOut.xattrs.push(...leftOut.xattrs);
   }
   for (const p of whiteouts) {
     const parent = parentOf(p);
