@@ -4,9 +4,11 @@
 // the last `:` splits, quotes trimmed, paths cleaned); the checks are those of its Prepare step.
 // Staging copies each SRC out of the assembled image into the build context with S2I's upload
 // modes, so a plain COPY (owner 0:0, as Docker's archive upload gives them) puts them in place.
+// The files are read out of the image's snapshots (cache/rootfs-copy-out.ts: in the user namespace
+// when rootless), not out of anything on the host.
 import { promises as fsp } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { RootfsView } from '../../cache/rootfs-view.js';
+import { copyOutOfLayers } from '../../cache/rootfs-copy-out.js';
 import { UserError } from '../../oci/errors.js';
 
 export interface RuntimeArtifact {
@@ -78,15 +80,13 @@ export function normalisedMode(isDir: boolean, mode: number): number {
 }
 
 /**
- * Copy every artifact out of the assembled image (`view`) into `stage`/DST/<name of SRC>, with
- * normalised modes. Symlinks stay links; devices, fifos and sockets are left out with a warning.
- * Returns the number of entries written.
+ * Copy every artifact out of the assembled image (its snapshot dirs, `layers`) into
+ * `stage`/DST/<name of SRC>, then give the copies S2I's modes. Symlinks stay links; devices, fifos
+ * and sockets are left out with a warning. Returns the number of entries written.
  */
-export async function stageRuntimeArtifacts(view: RootfsView, artifacts: RuntimeArtifact[], stage: string, image: string, warn: (m: string) => void): Promise<number> {
+export async function stageRuntimeArtifacts(layers: string[], artifacts: RuntimeArtifact[], stage: string, image: string, warn: (m: string) => void): Promise<number> {
   let written = 0;
   for (const a of artifacts) {
-    const st = await view.lstat(a.source);
-    if (!st) throw new UserError(`runtime artifact ${a.source}: no such file or directory in the assembled image (${image})`);
     await makeDirs(stage, a.destination, `artifact ${a.source}`);
     const target = join(stage, landingPath(a));
     // S2I renames each artifact into DST: one landing inside another one's tree on a name that is
@@ -94,7 +94,11 @@ export async function stageRuntimeArtifacts(view: RootfsView, artifacts: Runtime
     if (await fsp.lstat(target).then(() => true, () => false)) {
       throw new UserError(`runtime artifact ${a.source}: ${landingPath(a)} is already taken by another artifact`);
     }
-    written += await copyOut(view, a.source, target, warn);
+    const copied = await copyOutOfLayers(layers, a.source, target);
+    if (!copied.found) throw new UserError(`runtime artifact ${a.source}: no such file or directory in the assembled image (${image})`);
+    for (const s of copied.skipped) warn(`runtime artifact ${a.source}: ${s} is not copied`);
+    await normaliseModes(target);
+    written += copied.entries;
   }
   return written;
 }
@@ -112,32 +116,17 @@ export async function makeDirs(stage: string, rel: string, what: string): Promis
     if (!st) {
       await fsp.mkdir(dir);
       await fsp.chmod(dir, 0o755); // as every uploaded directory, whatever the umask
-    }
-    else if (!st.isDirectory()) throw new UserError(`runtime ${what}: ${rel} is not a directory (another artifact put a ${st.isSymbolicLink() ? 'symlink' : 'file'} there)`);
+    } else if (!st.isDirectory()) throw new UserError(`runtime ${what}: ${rel} is not a directory (another artifact put a ${st.isSymbolicLink() ? 'symlink' : 'file'} there)`);
   }
 }
 
-async function copyOut(view: RootfsView, from: string, to: string, warn: (m: string) => void): Promise<number> {
-  const st = await view.lstat(from);
-  if (!st) return 0; // readdir listed it and snapshots do not change: only for the type checker
-  switch (st.type) {
-    case 'dir': {
-      await fsp.mkdir(to);
-      let n = 1;
-      for (const name of (await view.readdir(from)) ?? []) n += await copyOut(view, posix.join(from, name), join(to, name), warn);
-      await fsp.chmod(to, normalisedMode(true, st.mode));
-      return n;
-    }
-    case 'file': {
-      await fsp.writeFile(to, (await view.readFile(from)) ?? Buffer.alloc(0));
-      await fsp.chmod(to, normalisedMode(false, st.mode));
-      return 1;
-    }
-    case 'symlink':
-      await fsp.symlink(st.linkname ?? '', to);
-      return 1;
-    default:
-      warn(`runtime artifact ${from}: ${st.type} entries are not copied`);
-      return 0;
+/** normalisedMode() for a staged tree (links have no mode of their own). */
+async function normaliseModes(path: string): Promise<void> {
+  const st = await fsp.lstat(path);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    await fsp.chmod(path, 0o700); // readable whatever the image said, while it is walked
+    for (const name of await fsp.readdir(path)) await normaliseModes(join(path, name));
   }
+  await fsp.chmod(path, normalisedMode(st.isDirectory(), st.mode));
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { build, type BuildOptions } from '../build.js';
 import type { ImageRecord } from '../../cache/images.js';
 import type { Store } from '../../cache/store.js';
-import { imageView } from './artifacts.js';
+import { imageLayers } from './artifacts.js';
 import { renderRuntime } from './containerfile.js';
 import type { EnvList } from './env.js';
 import type { RewrittenImage } from './image-config.js';
@@ -42,7 +42,7 @@ export async function buildOnRuntimeImage(r: RuntimeBuild): Promise<RewrittenIma
   await fsp.rm(stage, { recursive: true, force: true });
   await fsp.mkdir(stage, { recursive: true });
   await fsp.chmod(stage, 0o755); // becomes the WORKDIR when the runtime image has none there
-  const copied = await stageRuntimeArtifacts(await imageView(r.store, r.assembled), rt.artifacts, stage, r.builderName, r.warn);
+  const copied = await stageRuntimeArtifacts(await imageLayers(r.store, r.assembled), rt.artifacts, stage, r.builderName, r.warn);
   r.log(`Copying ${copied} runtime artifact entries into ${rt.workdir} of ${rt.info.name}: ${rt.artifacts.map((a) => `${a.source} -> ${a.destination}`).join(', ')}`);
   if (r.assembled.names.length === 0) await r.store.images.remove(r.assembled.id).catch(() => undefined);
   await stageRuntimeScripts([['assemble-runtime', r.assembleRuntime], ['run', r.run]], join(r.work, 'upload', 'scripts'), stage);

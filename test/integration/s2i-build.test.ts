@@ -58,6 +58,13 @@ function read(rootfs: string, p: string): string {
   return readFileSync(join(rootfs, p), 'utf8');
 }
 
+/** Kind, mode and owner of a path in an unpacked rootfs, e.g. `file 0755 0:0`. */
+function meta(rootfs: string, p: string): string {
+  const st = lstatSync(join(rootfs, p));
+  const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `link->${readlinkSync(join(rootfs, p))}` : 'file';
+  return `${kind} ${(st.mode & 0o7777).toString(8).padStart(4, '0')} ${st.uid}:${st.gid}`;
+}
+
 /** A copy of a fixture app the test may change. */
 function app(name: string, fixture = 'app'): string {
   const dir = join(work, name);
@@ -397,13 +404,6 @@ describe('runtime images (--runtime-image, extended builds)', () => {
     ok(['build', '--root', root, '-t', 's2i-test-runtime', join(FIX, 'test-runtime')]);
   });
 
-  /** mode, owner and kind of a path in an unpacked rootfs */
-  function meta(rootfs: string, p: string): string {
-    const st = lstatSync(join(rootfs, p));
-    const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `link->${readlinkSync(join(rootfs, p))}` : 'file';
-    return `${kind} ${(st.mode & 0o7777).toString(8).padStart(4, '0')} ${st.uid}:${st.gid}`;
-  }
-
   test('artifacts of the assembled builder land in the runtime WORKDIR with S2I modes; assemble-runtime, labels, CMD, USER; tsbuild run', () => {
     const src = app('rt', 'app-runtime');
     const r = ok(['s2i', 'build', '--root', root, src, 's2i-test-builder', 'rt-app',
@@ -514,7 +514,7 @@ describe('runtime images (--runtime-image, extended builds)', () => {
 });
 
 describe('as an unprivileged user (rootless)', () => {
-  test('builder, clean build, incremental rebuild, failure status', () => {
+  test('builder, clean build, incremental rebuild, failure status, extended build', () => {
     const home = join(work, 'user-home');
     mkdirSync(home);
     chownTree(home, user.uid, user.gid);
@@ -540,5 +540,21 @@ describe('as an unprivileged user (rootless)', () => {
     const fail = app('user-fail', 'app-fail');
     const f = cli(['s2i', 'build', '--root', uroot, fail, 's2i-test-builder', 'user-fail'], opts);
     assert.equal(f.status, 42, f.stderr);
+
+    // An extended build: the artifacts are staged by the user and owned by root in the image.
+    const rtCtx = join(home, 'user-runtime');
+    cpSync(join(FIX, 'test-runtime'), rtCtx, { recursive: true });
+    chownTree(rtCtx, user.uid, user.gid);
+    ok(['build', '--root', uroot, '-t', 's2i-test-runtime', rtCtx], opts);
+    const rtSrc = app('user-rt-app', 'app-runtime');
+    const rt = ok(['s2i', 'build', '--root', uroot, rtSrc, 's2i-test-builder', 'user-rt', '--runtime-image', 's2i-test-runtime', '-a', '/opt/app-root/build:app'], opts);
+    assert.match(rt.stderr, /assemble-runtime: uid=1001 gid=0/);
+    const u = unpack(uroot, 'user-rt', true);
+    assert.equal(meta(u.rootfs, 'opt/app-root/app/build/hello'), 'file 0755 0:0');
+    assert.equal(meta(u.rootfs, 'opt/app-root/app/build/conf'), 'dir 0755 0:0');
+    assert.equal(meta(u.rootfs, 'opt/app-root/app/build/conf/app.conf'), 'file 0644 0:0');
+    assert.equal(meta(u.rootfs, 'opt/app-root/runtime-info'), 'file 0644 1001:0');
+    assert.equal(u.config.config.User, '1001');
+    assert.equal(ok(['run', '--rm', '--root', uroot, 'user-rt'], opts).stdout, 'runtime run: greeting=hello-from-env-file user=1001 flavor=busybox-runtime\nhello from the artifact: uid=1001\n');
   });
 });

@@ -1,6 +1,6 @@
 // S2I pieces that need no container: environment parsing and precedence, --allowed-uids, .s2iignore
 // globbing, Containerfile rendering and quoting, labels, source classification, runtime artifacts
-// (-a parsing, modes, staging out of an image view).
+// (-a parsing, modes, staging out of snapshot dirs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
@@ -16,7 +16,6 @@ import { parseSource } from '../../builder/s2i/source.js';
 import { landingPath, normalisedMode, parseRuntimeArtifacts, stageRuntimeArtifacts } from '../../builder/s2i/runtime-artifacts.js';
 import { stageRuntimeScripts } from '../../builder/s2i/runtime-image.js';
 import { checkScriptsUrlUsed } from '../../builder/s2i/scripts.js';
-import { RootfsView } from '../../cache/rootfs-view.js';
 import { UserError } from '../../oci/errors.js';
 
 test('.s2i/environment: first = splits, trimmed, # comments, junk skipped, quotes literal', () => {
@@ -213,7 +212,7 @@ test('runtime artifact modes: directories and owner-executable files 0755, other
   assert.equal(normalisedMode(false, 0o4711), 0o4755);
 });
 
-test('staging runtime artifacts out of an image view: modes, links, DST directories; nothing written through a staged link', async () => {
+test('staging runtime artifacts out of snapshot dirs: modes, links, DST directories; nothing written through a staged link', async () => {
   const dir = mkdtempSync(join(tmpdir(), 's2i-rt-'));
   try {
     const layer = join(dir, 'layer');
@@ -223,25 +222,24 @@ test('staging runtime artifacts out of an image view: modes, links, DST director
     chmodSync(join(layer, 'opt', 'build', 'conf'), 0o700);
     symlinkSync('hello', join(layer, 'opt', 'build', 'link'));
     symlinkSync(join(dir, 'outside'), join(layer, 'opt', 'escape'));
-    const view = new RootfsView([layer]);
-    const stage = join(dir, 'stage');
+        const stage = join(dir, 'stage');
     mkdirSync(stage);
     const warnings: string[] = [];
-    const n = await stageRuntimeArtifacts(view, parseRuntimeArtifacts(['/opt/build:app/x', '/opt/build/hello'], '-a', 2), stage, 'img', (m) => warnings.push(m));
+    const n = await stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/build:app/x', '/opt/build/hello'], '-a', 2), stage, 'img', (m) => warnings.push(m));
     assert.equal(n, 6);
     const mode = (p: string) => (lstatSync(join(stage, p)).mode & 0o7777).toString(8);
     assert.deepEqual(['app', 'app/x', 'app/x/build', 'app/x/build/hello', 'app/x/build/conf', 'app/x/build/conf/app.conf', 'hello'].map(mode), ['755', '755', '755', '755', '755', '644', '755']);
     assert.equal(readlinkSync(join(stage, 'app/x/build/link')), 'hello');
     assert.deepEqual(warnings, []);
-    await assert.rejects(stageRuntimeArtifacts(view, parseRuntimeArtifacts(['/opt/missing'], '-a', 2), stage, 'img', () => undefined), /\/opt\/missing: no such file or directory in the assembled image \(img\)/);
+    await assert.rejects(stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/missing'], '-a', 2), stage, 'img', () => undefined), /\/opt\/missing: no such file or directory in the assembled image \(img\)/);
     // A staged symlink (it may point anywhere on the host) is never a directory to write into.
-    await stageRuntimeArtifacts(view, parseRuntimeArtifacts(['/opt/escape'], '-a', 2), stage, 'img', () => undefined);
-    await assert.rejects(stageRuntimeArtifacts(view, parseRuntimeArtifacts(['/opt/build/hello:escape'], '-a', 2), stage, 'img', () => undefined), /escape is not a directory \(another artifact put a symlink there\)/);
+    await stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/escape'], '-a', 2), stage, 'img', () => undefined);
+    await assert.rejects(stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/build/hello:escape'], '-a', 2), stage, 'img', () => undefined), /escape is not a directory \(another artifact put a symlink there\)/);
     assert.ok(!existsSync(join(dir, 'outside')), 'nothing was written outside the stage');
     // An artifact named like the scripts directory, linking out: the scripts are not written through it.
     mkdirSync(join(dir, 'outside-dir'));
     symlinkSync(join(dir, 'outside-dir'), join(layer, 'opt', 'scripts'));
-    await stageRuntimeArtifacts(new RootfsView([layer]), parseRuntimeArtifacts(['/opt/scripts'], '-a', 2), stage, 'img', () => undefined);
+    await stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/scripts'], '-a', 2), stage, 'img', () => undefined);
     writeFileSync(join(dir, 'run'), '#!/bin/sh\n');
     const run = { path: '/tmp/scripts/run', origin: 'upload' as const, from: 'source .s2i/bin/run', rule: 'source' as const };
     await assert.rejects(stageRuntimeScripts([['run', run]], dir, stage), /runtime script run: scripts is not a directory \(another artifact put a symlink there\)/);
