@@ -49,6 +49,7 @@ export async function buildOnRuntimeImage(r: RuntimeBuild): Promise<RewrittenIma
 
   const assembleRuntime = runtimePath(rt, r.assembleRuntime, 'assemble-runtime');
   const run = runtimePath(rt, r.run, 'run');
+  if (r.run.origin === 'upload') r.log(`run: ${run} in ${rt.info.name}`);
   const text = renderRuntime({
     runtime: rt.info.record.id,
     env: r.env,
