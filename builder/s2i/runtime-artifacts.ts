@@ -4,8 +4,8 @@
 // the last `:` splits, quotes trimmed, paths cleaned); the checks are those of its Prepare step.
 // Staging copies each SRC out of the assembled image into the build context with S2I's upload
 // modes, so a plain COPY (owner 0:0, as Docker's archive upload gives them) puts them in place.
-// The files are read out of the image's snapshots (cache/rootfs-copy-out.ts: in the user namespace
-// when rootless), not out of anything on the host.
+// The files come from the assembled image's snapshots (cache/rootfs-copy-out.ts, in the user
+// namespace when rootless).
 import { promises as fsp } from 'node:fs';
 import { join, posix } from 'node:path';
 import { copyOutOfLayers } from '../../cache/rootfs-copy-out.js';
