@@ -1,5 +1,5 @@
-// Reading files out of a built image: the save-artifacts tar (unpacked defensively, §G-4) and
-// /tmp/.s2i/image_metadata.json (§F-3.4).
+// Reading files out of a built image: the save-artifacts tar (unpacked defensively, §G-4),
+// /tmp/.s2i/image_metadata.json (§F-3.4), and the runtime artifacts' snapshot dirs (§K-2).
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,12 +11,17 @@ import type { ImageRecord } from '../../cache/images.js';
 import type { Store } from '../../cache/store.js';
 import { UserError } from '../../oci/errors.js';
 
-/** An image's merged filesystem, read-only (unpacks missing snapshots). */
-export async function imageView(store: Store, rec: ImageRecord): Promise<RootfsView> {
+/** An image's snapshot dirs, lowest first (unpacks missing snapshots). */
+export async function imageLayers(store: Store, rec: ImageRecord): Promise<string[]> {
   const manifest = await store.images.readManifest(rec);
   const config = await store.images.readConfig(rec);
   const layers = manifest.layers.map((l, i) => ({ diffID: config.rootfs.diff_ids[i]!, digest: l.digest, mediaType: l.mediaType }));
-  return new RootfsView(await store.snapshots.ensure(layers));
+  return store.snapshots.ensure(layers);
+}
+
+/** An image's merged filesystem, read-only (unpacks missing snapshots). */
+export async function imageView(store: Store, rec: ImageRecord): Promise<RootfsView> {
+  return new RootfsView(await imageLayers(store, rec));
 }
 
 /** Read one file of an image's merged filesystem (undefined when absent). */

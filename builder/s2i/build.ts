@@ -2,9 +2,11 @@
 // daemon (§0): prepare upload/{src,scripts,artifacts} in a work dir, render a Containerfile in the
 // shape S2I's dockerfile mode uses, build it with tsbuild's own engine, then give the image the
 // config daemon-mode users get (labels from image_metadata.json, builder USER and ENTRYPOINT).
+// With a runtime image (§K) the assembled image is only a source of artifacts for a second build
+// FROM the runtime image (runtime-build.ts).
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { build } from '../build.js';
+import { build, type BuildOptions } from '../build.js';
 import type { BuildEvent } from '../events.js';
 import type { Puller } from '../solve/base-image.js';
 import type { RunNetwork } from '../steps/run-options.js';
@@ -12,18 +14,22 @@ import type { Isolation } from '../../native/index.js';
 import type { Store } from '../../cache/store.js';
 import { openStore, defaultStoreRoot } from '../../cache/store.js';
 import { findImage } from '../../cache/lookup.js';
-import { StepFailedError, UserError } from '../../oci/errors.js';
+import { UserError } from '../../oci/errors.js';
 import { normalizeLocalName, ReferenceError } from '../../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../../oci/types.js';
-import { imageView, readImageFile, unpackArtifactsFromLayer } from './artifacts.js';
+import { imageView, unpackArtifactsFromLayer } from './artifacts.js';
 import { inspectBuilder, resolveAssembleUser, type BuilderInfo, type PullPolicyS2I } from './builder-image.js';
 import { assembleRunLine, renderMain, renderSaveArtifacts } from './containerfile.js';
 import { parseInjections, stageInjections, type InjectedFile, type InjectionSpec } from './inject.js';
 import { checkEnvName, mergeEnv, parseEnvFlag, parseEnvironmentFile, readEnvironmentFlagFile, type EnvList } from './env.js';
 import { applyS2iIgnore } from './ignore.js';
-import { rewriteImageConfig } from './image-config.js';
-import { checkLabelSize, generatedLabels, parseImageMetadata } from './labels.js';
-import { resolveScripts, type ScriptName, type Scripts } from './scripts.js';
+import { generatedLabels } from './labels.js';
+import { finishOutputImage } from './output-image.js';
+import { parseRuntimeArtifacts } from './runtime-artifacts.js';
+import { buildOnRuntimeImage } from './runtime-build.js';
+import { inspectRuntimeImage, resolveAssembleRuntime, runtimePath, type RuntimeImage } from './runtime-image.js';
+import { lineOf, scriptFailure } from './script-failure.js';
+import { checkScriptsUrlUsed, resolveScripts, type ResolvedScript, type ScriptName, type Scripts } from './scripts.js';
 import { acquireSource, DEFAULT_EXCLUDE, parseSource, type SourceInfo } from './source.js';
 import { checkAllowedUser, parseUidRanges } from './uids.js';
 
@@ -57,6 +63,17 @@ export interface S2IBuildOptions {
   keepSymlinks?: boolean;
   ignoreSubmodules?: boolean;
   pullPolicy?: PullPolicyS2I;
+  /**
+   * --runtime-image: base the output on this image instead of the builder (extended build, §K):
+   * the artifacts are taken out of the assembled builder image, then assemble-runtime runs in it.
+   */
+  runtimeImage?: string;
+  /** -a SRC[:DST] (each also a `;`-separated list); none = the runtime image's assemble-input-files label */
+  runtimeArtifacts?: string[];
+  /** when to pull the runtime image (default if-not-present) */
+  runtimePullPolicy?: PullPolicyS2I;
+  /** user for assemble-runtime (default: label io.openshift.s2i.assemble-runtime-user, else the runtime image's USER) */
+  assembleRuntimeUser?: string;
   store?: Store;
   root?: string;
   puller?: Puller;
@@ -94,6 +111,8 @@ interface Prepared {
   source: SourceInfo;
   /** --inject files, staged in upload/injections and bind-mounted into assemble */
   injections: InjectedFile[];
+  /** the runtime image of an extended build, with its assemble-runtime script */
+  runtime?: { image: RuntimeImage; assembleRuntime: ResolvedScript };
 }
 
 export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
@@ -108,6 +127,8 @@ export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
   // Everything the command line can get wrong is checked before any work.
   const ranges = parseUidRanges(opts.allowedUids);
   const injectSpecs = parseInjections(opts.inject ?? []);
+  const runtimeArtifacts = parseRuntimeArtifacts(opts.runtimeArtifacts ?? [], '--runtime-artifact', 2);
+  checkRuntimeCombination(opts, runtimeArtifacts.length > 0, warn);
   const flagEnv = (opts.env ?? []).map((e) => parseEnvFlag(e, warn));
   let tag: string | undefined;
   if (opts.tag) {
@@ -140,17 +161,41 @@ export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
     onBuild: cfg.OnBuild ?? [],
   });
 
+  const runtime = opts.runtimeImage
+    ? await inspectRuntimeImage(store, {
+        image: opts.runtimeImage,
+        pullPolicy: opts.runtimePullPolicy ?? 'if-not-present',
+        ...(opts.puller ? { puller: opts.puller } : {}),
+        artifacts: runtimeArtifacts,
+        ...(opts.assembleRuntimeUser ? { assembleRuntimeUser: opts.assembleRuntimeUser } : {}),
+        ranges,
+        ...(opts.assembleUser ? { assembleUserFlag: opts.assembleUser } : {}),
+      })
+    : undefined;
+
   const work = dockerfileMode ? dockerfileDir(opts.asDockerfile!) : await store.makeTempDir('s2i');
   if (dockerfileMode) await fsp.mkdir(work, { recursive: true });
   const cleanups: Array<() => Promise<void>> = [];
   if (!dockerfileMode) cleanups.push(() => store.removeTempDir(work));
   try {
-    const prep = await prepare(opts, store, builder, work, flagEnv, tag, injectSpecs, warn, log);
+    const prep = await prepare(opts, store, builder, runtime, work, flagEnv, tag, injectSpecs, warn, log);
     if (dockerfileMode) return await writeDockerfile(opts, store, prep, work, tag, warn, log, warnings);
     return await buildImage(opts, store, prep, work, tag, warn, log, warnings, cleanups);
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   }
+}
+
+/** What S2I refuses with a runtime image (§A-7, §K-3), and runtime flags that mean nothing without one. */
+function checkRuntimeCombination(opts: S2IBuildOptions, hasArtifacts: boolean, warn: (m: string) => void): void {
+  if (opts.runtimeImage) {
+    if (opts.incremental) throw new UserError("--incremental cannot be used with --runtime-image: incremental build with runtime image isn't supported", { exitCode: 2 });
+    if (opts.asDockerfile !== undefined) throw new UserError('--as-dockerfile cannot be used with --runtime-image', { exitCode: 2 });
+    return;
+  }
+  // S2I ignores them silently; a warning costs nothing and saves a puzzled look at the output.
+  if (hasArtifacts) warn('--runtime-artifact is ignored without --runtime-image');
+  if (opts.assembleRuntimeUser) warn('--assemble-runtime-user is ignored without --runtime-image');
 }
 
 function dockerfileDir(path: string): string {
@@ -161,6 +206,7 @@ async function prepare(
   opts: S2IBuildOptions,
   store: Store,
   builder: BuilderInfo | undefined,
+  runtime: RuntimeImage | undefined,
   work: string,
   flagEnv: EnvList,
   tag: string | undefined,
@@ -209,10 +255,26 @@ async function prepare(
     uploadDir: join(upload, 'scripts'),
     dest,
     ...(builder ? { labels, env: cfg.Env ?? [] } : { imageFallback: '/usr/libexec/s2i' }),
+    // With a runtime image, a --scripts-url has to give a script of either image (S2I counts both).
+    ...(runtime ? { deferScriptsUrlCheck: true } : {}),
     warn,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   for (const n of SCRIPT_NAMES) if (scripts[n]) log(`${n}: ${scripts[n]!.path} (from ${scripts[n]!.from})`);
+  let runtimePrep: Prepared['runtime'];
+  if (runtime) {
+    const rtScripts = await resolveAssembleRuntime(runtime, {
+      ...(opts.scriptsUrl ? { scriptsUrl: opts.scriptsUrl } : {}),
+      srcDir: join(upload, 'src'),
+      uploadDir: join(upload, 'scripts'),
+      warn,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    checkScriptsUrlUsed(opts.scriptsUrl, scripts, rtScripts);
+    const ar = rtScripts['assemble-runtime']!;
+    log(`assemble-runtime: ${runtimePath(runtime, ar, 'assemble-runtime')} in ${runtime.info.name} (from ${ar.from})`);
+    runtimePrep = { image: runtime, assembleRuntime: ar };
+  }
   const ignored = await applyS2iIgnore(join(upload, 'src'));
   if (ignored.length > 0) log(`.s2iignore removed: ${ignored.join(' ')}`);
 
@@ -227,7 +289,18 @@ async function prepare(
   if (injections.length > 0) log(`Injecting ${injections.length} file(s) into assemble: ${injections.map((f) => f.target).join(' ')}`);
 
   const builderName = builder?.name ?? safeNormalize(opts.builder);
-  return { builder, dest, assembleUser, chown, scripts, env, labels: generatedLabels({ ...(opts.tag ? { tag: opts.tag } : {}), builder: builderName, source }), source, injections };
+  return {
+    builder,
+    dest,
+    assembleUser,
+    chown,
+    scripts,
+    env,
+    labels: generatedLabels({ ...(opts.tag ? { tag: opts.tag } : {}), builder: builderName, source }),
+    source,
+    injections,
+    ...(runtimePrep ? { runtime: runtimePrep } : {}),
+  };
 }
 
 function safeNormalize(ref: string): string {
@@ -245,11 +318,6 @@ async function chownFor(store: Store, builder: BuilderInfo, user: string): Promi
   return `${u.uid}:${u.gid}`;
 }
 
-/** The line of a rendered Containerfile that runs `cmd` (to tell an assemble failure from others). */
-function lineOf(text: string, prefix: string): number {
-  return text.split('\n').findIndex((l) => l === prefix) + 1;
-}
-
 async function buildImage(
   opts: S2IBuildOptions,
   store: Store,
@@ -263,7 +331,7 @@ async function buildImage(
 ): Promise<S2IBuildResult> {
   const builder = p.builder!;
   const cfg = builder.config.config ?? {};
-  const common = {
+  const common: Omit<BuildOptions, 'context' | 'file'> = {
     store,
     format: opts.format ?? 'oci',
     pull: 'never' as const,
@@ -297,33 +365,30 @@ async function buildImage(
   log(`Running assemble as ${p.assembleUser || 'root'}`);
   let result;
   try {
-    result = await build({ ...common, context: work, file, labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) });
+    // An extended build's assembled image is only read for its artifacts: it needs no labels.
+    result = await build({ ...common, context: work, file, ...(p.runtime ? {} : { labels: Object.entries(p.labels).map(([k, v]) => `${k}=${v}`) }) });
   } catch (e) {
-    throw assembleError(e, assembleLine, builder.name);
+    throw scriptFailure(e, assembleLine, 'assemble', builder.name);
   }
   const rec = (await store.images.resolve(result.id))!;
 
-  const metaRaw = await readImageFile(store, rec, '/tmp/.s2i/image_metadata.json');
-  const metaLabels = metaRaw ? parseImageMetadata(metaRaw.toString('utf8')) : {};
-  const finalLabels = { ...(cfg.Labels ?? {}), ...p.labels, ...metaLabels };
-  checkLabelSize(finalLabels);
-  const out = await rewriteImageConfig(
-    store,
-    rec,
-    (c) => {
-      const cc = { ...(c.config ?? {}) };
-      cc.Labels = finalLabels;
-      // Builder ENTRYPOINT kept (RUN never used it); none stays none (§F-2).
-      if (cfg.Entrypoint && cfg.Entrypoint.length > 0) cc.Entrypoint = cfg.Entrypoint;
-      else delete cc.Entrypoint;
-      cc.Cmd = [p.scripts.run!.path];
-      if (cfg.User) cc.User = cfg.User;
-      else delete cc.User;
-      return { ...c, config: cc };
-    },
-    tag ? [tag] : [],
-  );
-  if (out.record.id !== rec.id && !rec.names.length) await store.images.remove(rec.id).catch(() => undefined);
+  const out = p.runtime
+    ? await buildOnRuntimeImage({
+        store,
+        common,
+        work,
+        assembled: rec,
+        builderName: builder.name,
+        runtime: p.runtime.image,
+        assembleRuntime: p.runtime.assembleRuntime,
+        run: p.scripts.run!,
+        env: p.env,
+        generatedLabels: p.labels,
+        ...(tag ? { tag } : {}),
+        warn,
+        log,
+      })
+    : await finishOutputImage(store, rec, { base: cfg, generated: p.labels, run: p.scripts.run!.path, ...(tag ? { tag } : {}) });
   emitImage(opts, out.record.id, out.record.names, out.manifestDigest);
   return { id: out.record.id, names: out.record.names, config: out.config, manifestDigest: out.manifestDigest, incremental, warnings };
 }
@@ -332,20 +397,13 @@ function emitImage(opts: S2IBuildOptions, id: string, names: string[], manifestD
   opts.onEvent?.({ type: 'image', id, names, manifestDigest });
 }
 
-/** A failed assemble RUN becomes the script's own status (§M, §N-3); other failures pass through. */
-function assembleError(e: unknown, assembleLine: number, builder: string): unknown {
-  if (!(e instanceof StepFailedError) || e.signal || e.location?.line !== assembleLine) return e;
-  const status = e.status;
-  return new UserError(`assemble script failed: non-zero (${status}) exit code from ${builder}`, { exitCode: status, cause: e });
-}
-
 async function saveArtifacts(
   opts: S2IBuildOptions,
   store: Store,
   p: Prepared,
   work: string,
   tag: string | undefined,
-  common: Parameters<typeof build>[0] extends infer T ? Omit<T & object, 'context'> : never,
+  common: Omit<BuildOptions, 'context' | 'file'>,
   warn: (m: string) => void,
   log: (m: string) => void,
   cleanups: Array<() => Promise<void>>,

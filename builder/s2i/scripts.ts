@@ -1,13 +1,14 @@
 // Locating the S2I scripts (§C), each script on its own, first hit wins:
 //   1. --scripts-url URL/<name>   2. the source's .s2i/bin/<name> (.sti/bin deprecated)
-//   3. the builder's io.openshift.s2i.scripts-url label (io.s2i.scripts-url, env STI_SCRIPTS_URL).
+//   3. the image's io.openshift.s2i.scripts-url label (io.s2i.scripts-url, env STI_SCRIPTS_URL):
+//      the builder's, or the runtime image's for assemble-runtime (§K-2).
 // `image://` entries are trusted without looking (S2I does the same; a missing one fails when run).
 // Scripts from files, URLs or the source are placed in <work>/upload/scripts and run from DEST/scripts.
 import { promises as fsp } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { UserError } from '../../oci/errors.js';
 
-export type ScriptName = 'assemble' | 'run' | 'save-artifacts' | 'usage';
+export type ScriptName = 'assemble' | 'run' | 'save-artifacts' | 'usage' | 'assemble-runtime';
 
 export interface ResolvedScript {
   /** where it is run from inside the container */
@@ -16,6 +17,8 @@ export interface ResolvedScript {
   origin: 'image' | 'upload';
   /** human-readable: which rule found it */
   from: string;
+  /** which rule found it */
+  rule: 'scripts-url' | 'source' | 'label' | 'default';
 }
 
 export type Scripts = Partial<Record<ScriptName, ResolvedScript>>;
@@ -29,11 +32,18 @@ export interface ScriptOptions {
   /** upload/scripts */
   uploadDir: string;
   dest: string;
-  /** the builder's labels and env (undefined when the builder could not be inspected) */
+  /** the image's labels and env (undefined when the builder could not be inspected) */
   labels?: Record<string, string>;
   env?: string[];
   /** dockerfile-mode fallback when nothing else names a script (§C-8): e.g. /usr/libexec/s2i */
   imageFallback?: string;
+  /**
+   * Leave the "could not download any scripts" check to the caller (checkScriptsUrlUsed), which
+   * then makes it over the scripts of both images, as S2I does with a runtime image.
+   */
+  deferScriptsUrlCheck?: boolean;
+  /** whose labels these are, for the hint of a missing script (default builder) */
+  imageRole?: 'builder' | 'runtime';
   warn: (m: string) => void;
   signal?: AbortSignal;
 }
@@ -78,23 +88,27 @@ function imagePath(url: string): string | undefined {
   return /^image:\/\//i.test(url) ? url.slice('image://'.length) : undefined;
 }
 
+/** A file:// or http(s):// --scripts-url that gave none of the scripts is an error (§C-7). */
+export function checkScriptsUrlUsed(scriptsUrl: string | undefined, ...found: Scripts[]): void {
+  if (!scriptsUrl || imagePath(scriptsUrl) !== undefined) return;
+  if (found.some((f) => Object.values(f).some((s) => s?.rule === 'scripts-url'))) return;
+  throw new UserError(`could not download any scripts from URL ${scriptsUrl}`);
+}
+
 export async function resolveScripts(o: ScriptOptions): Promise<Scripts> {
   await fsp.mkdir(o.uploadDir, { recursive: true });
   const found: Scripts = {};
   const dest = o.dest.replace(/\/+$/, '') || '/';
-  const upload = (name: ScriptName, from: string): ResolvedScript => ({ path: `${dest === '/' ? '' : dest}/scripts/${name}`, origin: 'upload', from });
+  const upload = (name: ScriptName, from: string, rule: ResolvedScript['rule']): ResolvedScript => ({ path: `${dest === '/' ? '' : dest}/scripts/${name}`, origin: 'upload', from, rule });
   // 1. --scripts-url
   if (o.scriptsUrl) {
     const img = imagePath(o.scriptsUrl);
-    let fetched = 0;
     for (const name of o.names) {
-      if (img !== undefined) found[name] = { path: joinScript(img, name), origin: 'image', from: `--scripts-url ${o.scriptsUrl}` };
-      else if (await download(o.scriptsUrl, name, o.uploadDir, o.signal)) {
-        found[name] = upload(name, `--scripts-url ${o.scriptsUrl}`);
-        fetched++;
-      }
+      const from = `--scripts-url ${o.scriptsUrl}`;
+      if (img !== undefined) found[name] = { path: joinScript(img, name), origin: 'image', from, rule: 'scripts-url' };
+      else if (await download(o.scriptsUrl, name, o.uploadDir, o.signal)) found[name] = upload(name, from, 'scripts-url');
     }
-    if (img === undefined && fetched === 0) throw new UserError(`could not download any scripts from URL ${o.scriptsUrl}`);
+    if (!o.deferScriptsUrlCheck) checkScriptsUrlUsed(o.scriptsUrl, found);
   }
   // 2. the source's .s2i/bin (moved, so DEST/src/.s2i/bin/<name> is absent, as in S2I)
   if (o.srcDir) {
@@ -107,7 +121,7 @@ export async function resolveScripts(o: ScriptOptions): Promise<Scripts> {
         if (dir === '.sti/bin') o.warn(`.sti/bin/${name} is deprecated: use .s2i/bin/${name}`);
         await fsp.rename(p, join(o.uploadDir, name));
         await fsp.chmod(join(o.uploadDir, name), 0o755);
-        found[name] = upload(name, `source ${dir}/${name}`);
+        found[name] = upload(name, `source ${dir}/${name}`, 'source');
         break;
       }
     }
@@ -118,16 +132,16 @@ export async function resolveScripts(o: ScriptOptions): Promise<Scripts> {
     if (found[name]) continue;
     if (label) {
       const img = imagePath(label);
-      if (img !== undefined) found[name] = { path: joinScript(img, name), origin: 'image', from: `builder label ${label}` };
-      else if (await download(label, name, o.uploadDir, o.signal)) found[name] = upload(name, `builder label ${label}`);
+      if (img !== undefined) found[name] = { path: joinScript(img, name), origin: 'image', from: `image label ${label}`, rule: 'label' };
+      else if (await download(label, name, o.uploadDir, o.signal)) found[name] = upload(name, `image label ${label}`, 'label');
     }
-    if (!found[name] && o.imageFallback) found[name] = { path: joinScript(o.imageFallback, name), origin: 'image', from: `default ${o.imageFallback}` };
+    if (!found[name] && o.imageFallback) found[name] = { path: joinScript(o.imageFallback, name), origin: 'image', from: `default ${o.imageFallback}`, rule: 'default' };
   }
   const missing = o.required.filter((n) => !found[n]);
   if (missing.length > 0) {
     throw new UserError(`failed to install [${missing.join(' ')}]`, {
       exitCode: 11,
-      hint: 'set the io.openshift.s2i.scripts-url label on the builder image, provide .s2i/bin/<script> in the source, or pass --scripts-url',
+      hint: `set the io.openshift.s2i.scripts-url label on the ${o.imageRole ?? 'builder'} image, provide .s2i/bin/<script> in the source, or pass --scripts-url`,
     });
   }
   return found;

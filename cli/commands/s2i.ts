@@ -12,20 +12,42 @@ import { registryOptions, toRegistryOptions, type RegistryFlags } from './regist
 /** The S2I flags commander parses: the library's own option names, plus the CLI-only ones. */
 type S2IFlagOptions = Pick<
   S2IBuildOptions,
-  'environmentFile' | 'scriptsUrl' | 'destination' | 'contextDir' | 'ref' | 'incremental' | 'assembleUser' | 'allowedUids' | 'asDockerfile' | 'exclude' | 'copy' | 'keepSymlinks' | 'ignoreSubmodules'
+  | 'environmentFile'
+  | 'scriptsUrl'
+  | 'destination'
+  | 'contextDir'
+  | 'ref'
+  | 'incremental'
+  | 'assembleUser'
+  | 'allowedUids'
+  | 'asDockerfile'
+  | 'exclude'
+  | 'copy'
+  | 'keepSymlinks'
+  | 'ignoreSubmodules'
+  | 'runtimeImage'
+  | 'assembleRuntimeUser'
 >;
 
 interface S2IFlags extends RegistryFlags, S2IFlagOptions {
   root?: string;
   env: string[];
   inject: string[];
+  runtimeArtifact: string[];
   pullPolicy: string;
+  runtimePullPolicy: string;
   isolation?: string;
   quiet?: boolean;
 }
 
+const PULL_POLICIES = ['always', 'never', 'if-not-present'];
+
 function pullPolicyOption(): Option {
-  return new Option('-p, --pull-policy <policy>', 'when to pull the builder: always, never or if-not-present').choices(['always', 'never', 'if-not-present']).default('if-not-present');
+  return new Option('-p, --pull-policy <policy>', 'when to pull the builder: always, never or if-not-present').choices(PULL_POLICIES).default('if-not-present');
+}
+
+function runtimePullPolicyOption(): Option {
+  return new Option('--runtime-pull-policy <policy>', 'when to pull the runtime image: always, never or if-not-present').choices(PULL_POLICIES).default('if-not-present');
 }
 
 function isolationOption(): Option {
@@ -56,7 +78,11 @@ export function registerS2I(program: Command): void {
     .option('-c, --copy', 'copy a local git repository as a directory, even with --ref')
     .option('--keep-symlinks', 'copy symlinks of a local directory as links instead of following them')
     .option('--ignore-submodules', 'do not check out git submodules')
+    .option('--runtime-image <image>', 'base the output on this image: artifacts of the assembled builder are copied into its WORKDIR, then its assemble-runtime runs')
+    .option('-a, --runtime-artifact <src[:dst]>', 'with --runtime-image: SRC (absolute, in the assembled builder) goes below DST (a directory relative to the WORKDIR, default .); repeatable, also ;-separated; none: label io.openshift.s2i.assemble-input-files', collect, [])
+    .option('--assemble-runtime-user <user>', 'user to run assemble-runtime as (default: label io.openshift.s2i.assemble-runtime-user, else the runtime image USER)')
     .addOption(pullPolicyOption())
+    .addOption(runtimePullPolicyOption())
     .addOption(isolationOption())
     .option('-q, --quiet', 'print only the image ID (and warnings)');
   rootOption(registryOptions(build));
@@ -89,6 +115,10 @@ export function registerS2I(program: Command): void {
       keepSymlinks: Boolean(flags.keepSymlinks),
       ignoreSubmodules: Boolean(flags.ignoreSubmodules),
       pullPolicy: flags.pullPolicy as PullPolicyS2I,
+      ...(flags.runtimeImage ? { runtimeImage: flags.runtimeImage } : {}),
+      runtimeArtifacts: flags.runtimeArtifact,
+      runtimePullPolicy: flags.runtimePullPolicy as PullPolicyS2I,
+      ...(flags.assembleRuntimeUser ? { assembleRuntimeUser: flags.assembleRuntimeUser } : {}),
       store,
       puller: storePuller({ registry: toRegistryOptions(flags) }),
       ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),

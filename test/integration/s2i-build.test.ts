@@ -1,11 +1,11 @@
 // tsbuild s2i end to end with the §P busybox test builder (fixtures/s2i/test-builder) and the sample
 // apps: clean and incremental builds, assemble user, failures and exit codes, script overrides,
-// environment precedence, git sources at a ref, --as-dockerfile built by buildah, usage, and the
-// whole flow as an unprivileged user (rootless).
+// environment precedence, git sources at a ref, --as-dockerfile built by buildah, usage, runtime
+// images (fixtures/s2i/test-runtime), and the whole flow as an unprivileged user (rootless).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CLI, lastLine } from '../helpers/cli.js';
@@ -56,6 +56,13 @@ function unpack(storeRoot: string, image: string, rootless = false): { rootfs: s
 
 function read(rootfs: string, p: string): string {
   return readFileSync(join(rootfs, p), 'utf8');
+}
+
+/** Kind, mode and owner of a path in an unpacked rootfs, e.g. `file 0755 0:0`. */
+function meta(rootfs: string, p: string): string {
+  const st = lstatSync(join(rootfs, p));
+  const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? `link->${readlinkSync(join(rootfs, p))}` : 'file';
+  return `${kind} ${(st.mode & 0o7777).toString(8).padStart(4, '0')} ${st.uid}:${st.gid}`;
 }
 
 /** A copy of a fixture app the test may change. */
@@ -390,8 +397,124 @@ test('--inject: files bind-mounted into assemble, readable and writable there, i
   assert.match(bad.stderr, /--inject .*no-such-dir: no such file or directory/);
 });
 
+describe('runtime images (--runtime-image, extended builds)', () => {
+  // A runtime image with its own scripts (fixtures/s2i/test-runtime) and the sample app whose
+  // assemble leaves a "compiled" tree in /opt/app-root/build (fixtures/s2i/app-runtime).
+  before(() => {
+    ok(['build', '--root', root, '-t', 's2i-test-runtime', join(FIX, 'test-runtime')]);
+  });
+
+  test('artifacts of the assembled builder land in the runtime WORKDIR with S2I modes; assemble-runtime, labels, CMD, USER; tsbuild run', () => {
+    const src = app('rt', 'app-runtime');
+    const r = ok(['s2i', 'build', '--root', root, src, 's2i-test-builder', 'rt-app',
+      '--runtime-image', 's2i-test-runtime', '-a', '/opt/app-root/build:app', '--runtime-artifact', '/opt/app-root/state/build-count']);
+    assert.match(r.stderr, /assemble: uid=1001 gid=0/, 'assemble ran in the builder');
+    assert.match(r.stderr, /\[test-runtime\] assemble-runtime: uid=1001 gid=0 cwd=\/opt\/app-root$/m, "assemble-runtime ran as the runtime image's USER in its WORKDIR");
+    const { rootfs, config } = unpack(root, 'rt-app');
+
+    // SRC's own name below DST, below the WORKDIR; owner-executable and directories 0755, the rest
+    // 0644 (assemble made them 0700 and 0600), owned by root as S2I's upload leaves them.
+    assert.equal(meta(rootfs, 'opt/app-root/app'), 'dir 0755 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/app/build'), 'dir 0755 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/app/build/hello'), 'file 0755 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/app/build/conf'), 'dir 0755 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/app/build/conf/app.conf'), 'file 0644 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/app/build/hello-link'), 'link->hello 0777 0:0');
+    assert.equal(read(rootfs, 'opt/app-root/app/build/conf/app.conf'), 'key=value\n');
+    assert.equal(meta(rootfs, 'opt/app-root/build-count'), 'file 0644 0:0', 'no DST: the WORKDIR itself');
+    assert.equal(read(rootfs, 'opt/app-root/build-count'), '1\n');
+    assert.equal(meta(rootfs, 'opt/app-root'), 'dir 0775 1001:0', 'the WORKDIR keeps its own owner and mode');
+
+    // assemble-runtime's effect, with the same environment as assemble.
+    assert.match(read(rootfs, 'opt/app-root/runtime-info'), /^uid=1001\ngid=0\ncwd=\/opt\/app-root\ngreeting=hello-from-env-file\napp\nbuild-count\n/);
+    // Nothing of the builder but the artifacts.
+    for (const p of ['tmp/src', 'tmp/scripts', 'opt/app-root/src', 'opt/app-root/state', 'opt/app-root/build', 'usr/libexec/s2i/assemble', 'usr/libexec/s2i/save-artifacts']) {
+      assert.ok(!existsSync(join(rootfs, p)), `${p} is builder-only`);
+    }
+    assert.deepEqual(readdirSync(join(rootfs, 'usr/libexec/s2i')).sort(), ['assemble-runtime', 'run']);
+
+    const c = config.config;
+    assert.deepEqual(c.Cmd, ['/usr/libexec/s2i/run'], 'the run script as resolved for the builder');
+    assert.equal(c.User, '1001', "the runtime image's USER");
+    assert.equal(c.Entrypoint ?? null, null);
+    assert.equal(c.WorkingDir, '/opt/app-root');
+    assert.ok(c.Env.includes('APP_GREETING=hello-from-env-file'), 'the S2I environment is kept');
+    assert.ok(c.Env.includes('RUNTIME_FLAVOR=busybox-runtime'));
+    assert.ok(!c.Env.some((e: string) => e.startsWith('BUILDER_FLAVOR=')), "the builder's ENV is not");
+    const l = c.Labels;
+    assert.equal(l['io.tsbuild.test.runtime'], 'true', "the runtime image's labels");
+    assert.equal(l['io.k8s.description'], 'Minimal busybox S2I runtime image for the tsbuild test suite');
+    assert.equal(l['io.k8s.display-name'], 'rt-app');
+    assert.equal(l['io.openshift.s2i.build.image'], 'localhost/s2i-test-builder:latest');
+    assert.equal(l['io.openshift.s2i.build.source-location'], src);
+    assert.equal(l['io.tsbuild.test.runtime-assembled'], 'true', 'image_metadata.json of the runtime image');
+    assert.equal(l['io.tsbuild.test.assembled'], undefined, "the builder's image_metadata.json is not read (S2I commits the runtime container)");
+
+    assert.equal(ok(['run', '--rm', '--root', root, 'rt-app']).stdout, 'runtime run: greeting=hello-from-env-file user=1001 flavor=busybox-runtime\nhello from the artifact: uid=1001\n');
+    assert.equal(ok(['run', '--rm', '--root', root, 'rt-app', '/opt/app-root/app/build/hello-link']).stdout, 'hello from the artifact: uid=1001\n');
+  });
+
+  test('the assemble-input-files label, assemble-runtime user label and flag, .s2i/bin run and assemble-runtime, runtime ENTRYPOINT', () => {
+    const dir = join(work, 'rt-labelled');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'Containerfile'), [
+      'FROM s2i-test-runtime',
+      'LABEL io.openshift.s2i.assemble-input-files="/opt/app-root/build/hello:bin;/opt/app-root/build/conf" \\',
+      '      io.openshift.s2i.assemble-runtime-user="0"',
+      'ENTRYPOINT ["/bin/env"]',
+      '',
+    ].join('\n'));
+    ok(['build', '--root', root, '-t', 'rt-labelled', dir]);
+    const src = app('rt-labelled-app', 'app-runtime');
+    ok(['s2i', 'build', '--root', root, src, 's2i-test-builder', 'rt-labelled-app', '--runtime-image', 'rt-labelled']);
+    let { rootfs, config } = unpack(root, 'rt-labelled-app');
+    assert.equal(meta(rootfs, 'opt/app-root/bin/hello'), 'file 0755 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/conf/app.conf'), 'file 0644 0:0');
+    assert.match(read(rootfs, 'opt/app-root/runtime-info'), /^uid=0\n/, 'the assemble-runtime-user label');
+    assert.deepEqual(config.config.Entrypoint, ['/bin/env'], "the runtime image's ENTRYPOINT is kept");
+    assert.equal(config.config.User, '1001');
+
+    // Scripts from the source: run and assemble-runtime go to WORKDIR/scripts; the flag beats the label.
+    mkdirSync(join(src, '.s2i', 'bin'), { recursive: true });
+    writeFileSync(join(src, '.s2i', 'bin', 'run'), '#!/bin/sh\necho "custom run: $(id -u)"\n', { mode: 0o700 });
+    writeFileSync(join(src, '.s2i', 'bin', 'assemble-runtime'), '#!/bin/sh\nset -e\nid -u > /opt/app-root/custom-runtime-info\n/usr/libexec/s2i/assemble-runtime\n', { mode: 0o700 });
+    const r = ok(['s2i', 'build', '--root', root, src, 's2i-test-builder', 'rt-labelled-app', '--runtime-image', 'rt-labelled', '--assemble-runtime-user', '1001']);
+    assert.match(r.stderr, /assemble-runtime: \/opt\/app-root\/scripts\/assemble-runtime in localhost\/rt-labelled:latest \(from source \.s2i\/bin\/assemble-runtime\)/);
+    ({ rootfs, config } = unpack(root, 'rt-labelled-app'));
+    assert.equal(read(rootfs, 'opt/app-root/custom-runtime-info'), '1001\n', '--assemble-runtime-user wins over the label');
+    assert.equal(meta(rootfs, 'opt/app-root/scripts/run'), 'file 0755 0:0');
+    assert.equal(meta(rootfs, 'opt/app-root/scripts/assemble-runtime'), 'file 0755 0:0');
+    assert.deepEqual(config.config.Cmd, ['/opt/app-root/scripts/run']);
+    assert.equal(ok(['run', '--rm', '--root', root, 'rt-labelled-app']).stdout, 'custom run: 1001\n');
+  });
+
+  test('refusals: one line, no stack trace, exit 2 for usage errors', () => {
+    const src = app('rt-errors', 'app-runtime');
+    const fails = (args: string[], status: number, message: RegExp) => {
+      const r = cli(['s2i', 'build', '--root', root, src, 's2i-test-builder', 'rt-refused', ...args]);
+      assert.equal(r.status, status, `${args.join(' ')}:\n${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    };
+    const rt = ['--runtime-image', 's2i-test-runtime'];
+    fails([...rt, '-a', 'opt/app-root/build'], 2, /^Error: --runtime-artifact "opt\/app-root\/build": source must be an absolute path$/m);
+    fails([...rt, '-a', '/opt/app-root/build:../up'], 2, /destination cannot start with '\.\.'/);
+    fails([...rt, '-a', '/opt/app-root/build:/abs'], 2, /destination must be a relative path/);
+    fails([...rt, '-a', '/opt/app-root/build/*.conf'], 2, /wildcards are not supported/);
+    fails([...rt, '--incremental', '-a', '/opt/app-root/build'], 2, /^Error: --incremental cannot be used with --runtime-image/m);
+    fails([...rt, '--as-dockerfile', join(work, 'rt-df', 'Containerfile'), '-a', '/opt/app-root/build'], 2, /^Error: --as-dockerfile cannot be used with --runtime-image$/m);
+    assert.ok(!existsSync(join(work, 'rt-df')), 'refused before anything is written');
+    fails(rt, 2, /^Error: no runtime artifacts to copy were specified$/m);
+    fails([...rt, '-a', '/opt/app-root/no-such'], 1, /^Error: runtime artifact \/opt\/app-root\/no-such: no such file or directory in the assembled image \(localhost\/s2i-test-builder:latest\)$/m);
+    fails(['--runtime-image', 'busybox', '-a', '/opt/app-root/build'], 11, /^Error: failed to install \[assemble-runtime\]$/m);
+    fails(['--runtime-image', 'no-such-runtime', '--runtime-pull-policy', 'never', '-a', '/opt/app-root/build'], 1, /^Error: unable to get metadata for no-such-runtime/m);
+    fails([...rt, '-a', '/opt/app-root/build', '-e', 'FAIL_ASSEMBLE_RUNTIME=7'], 7, /^Error: assemble-runtime script failed: non-zero \(7\) exit code from localhost\/s2i-test-runtime:latest$/m);
+    assert.notEqual(cli(['inspect', '--root', root, 'rt-refused']).status, 0, 'no image was tagged');
+  });
+});
+
 describe('as an unprivileged user (rootless)', () => {
-  test('builder, clean build, incremental rebuild, failure status', () => {
+  test('builder, clean build, incremental rebuild, failure status, extended build', () => {
     const home = join(work, 'user-home');
     mkdirSync(home);
     chownTree(home, user.uid, user.gid);
@@ -417,5 +540,21 @@ describe('as an unprivileged user (rootless)', () => {
     const fail = app('user-fail', 'app-fail');
     const f = cli(['s2i', 'build', '--root', uroot, fail, 's2i-test-builder', 'user-fail'], opts);
     assert.equal(f.status, 42, f.stderr);
+
+    // An extended build: the artifacts are staged by the user and owned by root in the image.
+    const rtCtx = join(home, 'user-runtime');
+    cpSync(join(FIX, 'test-runtime'), rtCtx, { recursive: true });
+    chownTree(rtCtx, user.uid, user.gid);
+    ok(['build', '--root', uroot, '-t', 's2i-test-runtime', rtCtx], opts);
+    const rtSrc = app('user-rt-app', 'app-runtime');
+    const rt = ok(['s2i', 'build', '--root', uroot, rtSrc, 's2i-test-builder', 'user-rt', '--runtime-image', 's2i-test-runtime', '-a', '/opt/app-root/build:app'], opts);
+    assert.match(rt.stderr, /assemble-runtime: uid=1001 gid=0/);
+    const u = unpack(uroot, 'user-rt', true);
+    assert.equal(meta(u.rootfs, 'opt/app-root/app/build/hello'), 'file 0755 0:0');
+    assert.equal(meta(u.rootfs, 'opt/app-root/app/build/conf'), 'dir 0755 0:0');
+    assert.equal(meta(u.rootfs, 'opt/app-root/app/build/conf/app.conf'), 'file 0644 0:0');
+    assert.equal(meta(u.rootfs, 'opt/app-root/runtime-info'), 'file 0644 1001:0');
+    assert.equal(u.config.config.User, '1001');
+    assert.equal(ok(['run', '--rm', '--root', uroot, 'user-rt'], opts).stdout, 'runtime run: greeting=hello-from-env-file user=1001 flavor=busybox-runtime\nhello from the artifact: uid=1001\n');
   });
 });

@@ -1,17 +1,21 @@
 // S2I pieces that need no container: environment parsing and precedence, --allowed-uids, .s2iignore
-// globbing, Containerfile rendering and quoting, labels, source classification.
+// globbing, Containerfile rendering and quoting, labels, source classification, runtime artifacts
+// (-a parsing, modes, staging out of snapshot dirs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mergeEnv, parseEnvFlag, parseEnvironmentFile, readEnvironmentFlagFile } from '../../builder/s2i/env.js';
 import { checkAllowedUser, parseUidRanges } from '../../builder/s2i/uids.js';
 import { applyS2iIgnore, segmentRegex } from '../../builder/s2i/ignore.js';
-import { quoteWord, renderMain } from '../../builder/s2i/containerfile.js';
+import { quoteWord, renderMain, renderRuntime } from '../../builder/s2i/containerfile.js';
 import { injectionMounts, parseInjections, stageInjections } from '../../builder/s2i/inject.js';
 import { checkLabelSize, generatedLabels, parseImageMetadata } from '../../builder/s2i/labels.js';
 import { parseSource } from '../../builder/s2i/source.js';
+import { landingPath, normalisedMode, parseRuntimeArtifacts, stageRuntimeArtifacts } from '../../builder/s2i/runtime-artifacts.js';
+import { stageRuntimeScripts } from '../../builder/s2i/runtime-image.js';
+import { checkScriptsUrlUsed } from '../../builder/s2i/scripts.js';
 import { UserError } from '../../oci/errors.js';
 
 test('.s2i/environment: first = splits, trimmed, # comments, junk skipped, quotes literal', () => {
@@ -164,4 +168,106 @@ test('--inject: SRC:DST lists, relative and empty destinations, targets that can
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('-a/--runtime-artifact: ;-lists, the last colon splits, quotes trimmed, paths cleaned', () => {
+  assert.deepEqual(parseRuntimeArtifacts(['/tmp/app.war', '/opt/data/:app/dist;/srv/x:.', `'/a:b/c':"x/y/"`, '/tmp/app-0.1.war:app.war'], '-a', 2), [
+    { source: '/tmp/app.war', destination: '.' },
+    { source: '/opt/data', destination: 'app/dist' },
+    { source: '/srv/x', destination: '.' },
+    { source: '/a:b/c', destination: 'x/y' },
+    { source: '/tmp/app-0.1.war', destination: 'app.war' },
+  ]);
+  assert.equal(landingPath({ source: '/tmp/app-0.1.war', destination: 'app.war' }), 'app.war/app-0.1.war', 'DST is a directory: no renames');
+  assert.equal(landingPath({ source: '/opt/data', destination: '.' }), 'data');
+});
+
+test('-a/--runtime-artifact refusals (S2I\'s checks): exit 2 for flags, 1 for the label', () => {
+  const refused = (value: string, why: RegExp, exitCode = 2) =>
+    assert.throws(() => parseRuntimeArtifacts([value], '--runtime-artifact', exitCode), (e: unknown) => e instanceof UserError && e.exitCode === exitCode && why.test(e.message), value);
+  refused('tmp/app.war', /source must be an absolute path/);
+  refused('./app.war:x', /source must be an absolute path/);
+  refused('/tmp/app.war:/abs', /destination must be a relative path/);
+  refused('/tmp/app.war:../up', /destination cannot start with '\.\.'/);
+  refused('/tmp/app.war:a/../../up', /destination cannot start with '\.\.'/);
+  refused('/opt/*.jar', /wildcards are not supported/);
+  refused('/opt/a?.jar', /wildcards are not supported/);
+  refused('/opt/[ab].jar', /wildcards are not supported/);
+  refused('/opt/$HOME', /invalid characters/);
+  refused('/', /whole file system/);
+  refused('/a;', /empty entry/);
+  refused('/a/x:d;/b/x:d', /another artifact already lands at d\/x/);
+  refused('relative', /absolute/, 1);
+  assert.deepEqual(parseRuntimeArtifacts([], '-a', 2), []);
+});
+
+test('runtime artifact modes: directories and owner-executable files 0755, others 0644, special bits kept', () => {
+  assert.equal(normalisedMode(true, 0o700), 0o755);
+  assert.equal(normalisedMode(true, 0o1777), 0o1755);
+  assert.equal(normalisedMode(false, 0o700), 0o755);
+  assert.equal(normalisedMode(false, 0o744), 0o755);
+  assert.equal(normalisedMode(false, 0o600), 0o644);
+  assert.equal(normalisedMode(false, 0o666), 0o644);
+  assert.equal(normalisedMode(false, 0o070), 0o644, 'only the owner execute bit counts');
+  assert.equal(normalisedMode(false, 0o4711), 0o4755);
+});
+
+test('staging runtime artifacts out of snapshot dirs: modes, links, DST directories; nothing written through a staged link', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 's2i-rt-'));
+  try {
+    const layer = join(dir, 'layer');
+    mkdirSync(join(layer, 'opt', 'build', 'conf'), { recursive: true });
+    writeFileSync(join(layer, 'opt', 'build', 'hello'), '#!/bin/sh\n', { mode: 0o700 });
+    writeFileSync(join(layer, 'opt', 'build', 'conf', 'app.conf'), 'k=v\n', { mode: 0o600 });
+    chmodSync(join(layer, 'opt', 'build', 'conf'), 0o700);
+    symlinkSync('hello', join(layer, 'opt', 'build', 'link'));
+    symlinkSync(join(dir, 'outside'), join(layer, 'opt', 'escape'));
+        const stage = join(dir, 'stage');
+    mkdirSync(stage);
+    const warnings: string[] = [];
+    const n = await stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/build:app/x', '/opt/build/hello'], '-a', 2), stage, 'img', (m) => warnings.push(m));
+    assert.equal(n, 6);
+    const mode = (p: string) => (lstatSync(join(stage, p)).mode & 0o7777).toString(8);
+    assert.deepEqual(['app', 'app/x', 'app/x/build', 'app/x/build/hello', 'app/x/build/conf', 'app/x/build/conf/app.conf', 'hello'].map(mode), ['755', '755', '755', '755', '755', '644', '755']);
+    assert.equal(readlinkSync(join(stage, 'app/x/build/link')), 'hello');
+    assert.deepEqual(warnings, []);
+    await assert.rejects(stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/missing'], '-a', 2), stage, 'img', () => undefined), /\/opt\/missing: no such file or directory in the assembled image \(img\)/);
+    // A staged symlink (it may point anywhere on the host) is never a directory to write into.
+    await stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/escape'], '-a', 2), stage, 'img', () => undefined);
+    await assert.rejects(stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/build/hello:escape'], '-a', 2), stage, 'img', () => undefined), /escape is not a directory \(another artifact put a symlink there\)/);
+    assert.ok(!existsSync(join(dir, 'outside')), 'nothing was written outside the stage');
+    // An artifact named like the scripts directory, linking out: the scripts are not written through it.
+    mkdirSync(join(dir, 'outside-dir'));
+    symlinkSync(join(dir, 'outside-dir'), join(layer, 'opt', 'scripts'));
+    await stageRuntimeArtifacts([layer], parseRuntimeArtifacts(['/opt/scripts'], '-a', 2), stage, 'img', () => undefined);
+    writeFileSync(join(dir, 'run'), '#!/bin/sh\n');
+    const run = { path: '/tmp/scripts/run', origin: 'upload' as const, from: 'source .s2i/bin/run', rule: 'source' as const };
+    await assert.rejects(stageRuntimeScripts([['run', run]], dir, stage), /runtime script run: scripts is not a directory \(another artifact put a symlink there\)/);
+    assert.deepEqual(readdirSync(join(dir, 'outside-dir')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runtime Containerfile; a --scripts-url must give a script of either image', () => {
+  const text = renderRuntime({ runtime: 'sha', env: [['A', '1']], workdir: '/opt/app-root', user: '0', assembleRuntime: '/usr/libexec/s2i/assemble-runtime', run: '/opt/app-root/scripts/run' });
+  assert.equal(text, [
+    '# Generated by tsbuild s2i: the runtime image (extended build)',
+    'FROM sha',
+    'ENV A="1"',
+    '# Copying in the runtime artifacts and scripts',
+    'COPY ["upload/runtime","/opt/app-root/"]',
+    'USER 0',
+    '# Assembling the runtime image',
+    'RUN /usr/libexec/s2i/assemble-runtime',
+    'CMD ["/opt/app-root/scripts/run"]',
+    '',
+  ].join('\n'));
+  assert.match(renderRuntime({ runtime: 'sha', env: [], workdir: '/', assembleRuntime: '/x', run: '/y' }), /^COPY \["upload\/runtime","\/"\]\n# Assembling the runtime image\nRUN \/x$/m);
+  const viaUrl = { assemble: { path: '/tmp/scripts/assemble', origin: 'upload' as const, from: 'u', rule: 'scripts-url' as const } };
+  const viaLabel = { run: { path: '/usr/libexec/s2i/run', origin: 'image' as const, from: 'l', rule: 'label' as const } };
+  checkScriptsUrlUsed('file:///s', viaLabel, viaUrl);
+  checkScriptsUrlUsed('image:///s', viaLabel);
+  checkScriptsUrlUsed(undefined, viaLabel);
+  assert.throws(() => checkScriptsUrlUsed('file:///s', viaLabel, {}), /could not download any scripts from URL file:\/\/\/s/);
 });
