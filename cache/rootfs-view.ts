@@ -1,13 +1,13 @@
 // A read-only merged view over overlay-format snapshot dirs (lowest first), computed the way overlayfs
 // would merge them: char 0/0 devices hide lower entries, opaque dirs hide everything below them, and a
 // non-directory in an upper layer hides a lower directory of the same name.
-import { lstatSync, promises as fsp, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../oci/errors.js';
 import type { LayerEntryType } from './layer-entry.js';
-import { loadNative, type NativeFs } from './native.js';
+import { defaultHostFs, type HostFs } from './rootfs-host-fs.js';
 import { usernsRanges } from './userns.js';
-import { fileTypeOf, isWhiteoutDevice, lstatSyncIfExists } from './fsutil.js';
+import { fileTypeOf, isWhiteoutDevice } from './fsutil.js';
 
 export interface ViewStat {
   type: LayerEntryType;
@@ -44,7 +44,6 @@ function split(path: string): string[] {
 
 export class RootfsView {
   private readonly top: string[];
-  private native: Promise<NativeFs | undefined> | undefined;
   // Snapshots are read-only once committed, so what a view has looked up stays true for its life.
   // COPY of a tree asks about every ancestor of every path, in every layer: without these memos a
   // 20,000-file COPY made ~7 lstat calls per file, nearly all for the same few directories.
@@ -52,7 +51,8 @@ export class RootfsView {
   private readonly opaque = new Map<string, Promise<boolean>>();
   private readonly found = new Map<string, Promise<{ host: string; st: Stats } | undefined>>();
 
-  constructor(layers: string[]) {
+  /** `host`: how the snapshot dirs are read (default: directly, rootless falling back to the user namespace). */
+  constructor(layers: string[], private readonly host: HostFs = defaultHostFs()) {
     this.top = [...layers].reverse();
   }
 
@@ -72,7 +72,7 @@ export class RootfsView {
       const hit = await this.find(candidate);
       if (hit?.st.isSymbolicLink() && (!isLast || followLast)) {
         if (++links > MAX_SYMLINKS) throw new UserError(`too many levels of symbolic links resolving ${path}`);
-        const target = readlinkSync(hit.host);
+        const target = await this.host.readlink(hit.host);
         if (target.startsWith('/')) done.length = 0;
         todo = [...split(target), ...todo];
         continue;
@@ -89,14 +89,21 @@ export class RootfsView {
     const found = fileTypeOf(st);
     const type: LayerEntryType = found === 'socket' ? 'fifo' : found;
     const out: ViewStat = { type, mode: st.mode & 0o7777, ...containerIds(st.uid, st.gid), size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000 };
-    if (type === 'symlink') out.linkname = readlinkSync(hit.host);
+    if (type === 'symlink') out.linkname = await this.host.readlink(hit.host);
     return out;
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {
     const hit = await this.find(split(await this.resolve(path, true)));
     if (!hit || !hit.st.isFile()) return undefined;
-    return fsp.readFile(hit.host);
+    return this.host.readFile(hit.host);
+  }
+
+  /** The host path of a regular file when this process can read it there (content can then be streamed). */
+  async readablePath(path: string): Promise<string | undefined> {
+    const hit = await this.find(split(await this.resolve(path, true)));
+    if (!hit || !hit.st.isFile()) return undefined;
+    return (await this.host.canRead(hit.host)) ? hit.host : undefined;
   }
 
   async readdir(path: string): Promise<string[] | undefined> {
@@ -110,9 +117,9 @@ export class RootfsView {
       if (!st) continue;
       if (!st.isDirectory()) break; // a non-directory here hides lower dirs of the same name
       found = true;
-      for (const n of readdirSync(host)) {
+      for (const n of await this.host.readdir(host)) {
         if (names.has(n) || hidden.has(n)) continue;
-        const cst = lstatSyncIfExists(join(host, n));
+        const cst = await this.lstatHost(join(host, n));
         if (cst && isWhiteout(cst)) hidden.add(n);
         else names.add(n);
       }
@@ -127,7 +134,7 @@ export class RootfsView {
     let p = this.lstats.get(host);
     if (!p) {
       try {
-        p = Promise.resolve(lstatSyncIfExists(host));
+        p = Promise.resolve(this.host.lstat(host));
       } catch (e) {
         p = Promise.reject(e);
       }
@@ -148,7 +155,11 @@ export class RootfsView {
   }
 
   private async findUncached(comps: string[]): Promise<{ host: string; st: Stats } | undefined> {
-    if (comps.length === 0) return this.top.length > 0 ? { host: this.top[0]!, st: lstatSync(this.top[0]!) } : undefined;
+    if (comps.length === 0) {
+      if (this.top.length === 0) return undefined;
+      const st = await this.lstatHost(this.top[0]!);
+      return st ? { host: this.top[0]!, st } : undefined;
+    }
     // Nothing can be below a parent the merged view does not have as a directory (missing, whited
     // out, or shadowed by a non-directory): the same answer contributors() would reach layer by layer.
     if (comps.length > 1) {
@@ -198,17 +209,7 @@ export class RootfsView {
     return p;
   }
 
-  private async isOpaqueUncached(hostDir: string): Promise<boolean> {
-    this.native ??= loadNative();
-    const native = await this.native;
-    if (!native) return false; // without xattr support opaque dirs cannot be seen (reduced fidelity)
-    for (const name of ['trusted.overlay.opaque', 'user.overlay.opaque']) {
-      try {
-        if (native.lgetxattr(hostDir, name)?.toString() === 'y') return true;
-      } catch {
-        // unsupported namespace here
-      }
-    }
-    return false;
+  private isOpaqueUncached(hostDir: string): Promise<boolean> {
+    return this.host.opaque(hostDir);
   }
 }

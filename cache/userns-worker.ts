@@ -37,6 +37,10 @@ async function main(op: UsernsOp): Promise<unknown> {
       const { RootfsView } = await import('./rootfs-view.js');
       return copyOutOfView(new RootfsView(op.layers), op.from, op.to);
     }
+    case 'peek': {
+      const { answerPeek } = await import('./rootfs-host-fs.js');
+      return answerPeek(op);
+    }
   }
 }
 

@@ -9,8 +9,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { usernsRanges, type Range } from './userns-ranges.js';
+import type { PeekOp } from './rootfs-host-fs.js';
 
-export { usernsRanges };
+export { usernsRanges, type Range };
 
 export type UsernsOp =
   | { op: 'unpack'; blob: string; mediaType: string; dest: string }
@@ -33,7 +34,9 @@ export type UsernsOp =
     }
   | { op: 'rm'; paths: string[] }
   /** cache/rootfs-copy-out.ts: a tree out of the merged snapshot dirs (lowest first) onto the host */
-  | { op: 'copy-out'; layers: string[]; from: string; to: string };
+  | { op: 'copy-out'; layers: string[]; from: string; to: string }
+  /** cache/rootfs-host-fs.ts: one read of a snapshot path this user may not read itself */
+  | ({ op: 'peek' } & PeekOp);
 
 const here = dirname(fileURLToPath(import.meta.url));
 

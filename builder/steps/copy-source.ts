@@ -250,7 +250,10 @@ export class RootfsSource implements CopySource {
     return ((await this.reader.readdir('/' + rel)) ?? []).sort();
   }
 
-  async content(rel: string): Promise<{ data: Buffer }> {
+  async content(rel: string): Promise<{ path: string } | { data: Buffer }> {
+    // Snapshot files never change: the layer writer can stream them from where they are.
+    const path = await this.reader.readablePath?.('/' + rel);
+    if (path !== undefined) return { path };
     const data = await this.reader.readFile('/' + rel);
     if (!data) throw new Error(`rootfs source lost /${rel} while copying`);
     return { data };

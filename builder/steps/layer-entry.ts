@@ -19,4 +19,6 @@ export interface RootfsReader {
 export interface RootfsTreeReader extends RootfsReader {
   /** Names in a directory; undefined when it does not exist. */
   readdir(path: string): Promise<string[] | undefined>;
+  /** Where a regular file can be read from as it is (its content then streams, not buffered). */
+  readablePath?(path: string): Promise<string | undefined>;
 }

@@ -292,6 +292,26 @@ for (const mode of ['oci', 'chroot'] as Mode[]) {
   });
 }
 
+test('rootless: COPY --from reads files private to another container user', () => {
+  // With subordinate ids, /home/app below belongs to a host id this user is not: only the user
+  // namespace can list and read it.
+  const { rootfs } = buildAndUnpack('rootless', 'private-from', [
+    'FROM busybox AS a',
+    'RUN mkdir -p /home/app/.ssh && echo secret > /home/app/.ssh/key && echo big > /home/app/open && chmod 700 /home/app /home/app/.ssh && chmod 600 /home/app/.ssh/key && chown -R 1000:1000 /home/app',
+    'FROM busybox',
+    'COPY --from=a /home/app /copied',
+    'COPY --from=a /home/app/.ssh/key /key',
+    '',
+  ].join('\n'));
+  assert.equal(readFileSync(join(rootfs, 'copied/.ssh/key'), 'utf8'), 'secret\n');
+  assert.equal(readFileSync(join(rootfs, 'key'), 'utf8'), 'secret\n');
+  assert.equal(readFileSync(join(rootfs, 'copied/open'), 'utf8'), 'big\n');
+  const dir = lstatSync(join(rootfs, 'copied/.ssh'));
+  assert.deepEqual([dir.uid, dir.gid, dir.mode & 0o7777], [1000, 1000, 0o700]);
+  const key = lstatSync(join(rootfs, 'key'));
+  assert.deepEqual([key.uid, key.gid, key.mode & 0o7777], [1000, 1000, 0o600]);
+});
+
 /** Every path of an unpacked rootfs with its type, mode, owner and content (or link target). */
 function treeOf(rootfs: string, skip: Set<string>): Map<string, string> {
   const out = new Map<string, string>();
