@@ -1,7 +1,8 @@
 // USER for a RUN step, resolved the way runc does for a container process: `name` or `uid`, with an
-// optional `:group`; a name must exist in the image's /etc/passwd, a numeric uid need not (its gid is
-// then 0); supplementary groups are the /etc/group entries listing the user by name; HOME comes
-// from passwd (or `/`) when the environment has none.
+// optional `:group`; no USER is uid 0 (no /etc/passwd needed: a FROM scratch image can RUN); a name
+// must exist in the image's /etc/passwd, a numeric uid need not (its gid is then 0); supplementary
+// groups are the primary group then the /etc/group entries listing the user by name (what `id`
+// shows under Docker and buildah); HOME comes from passwd (or `/`) when the environment has none.
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import type { RootfsReader } from './layer-entry.js';
 
@@ -26,7 +27,7 @@ export async function resolveRunUser(spec: string | undefined, rootfs: RootfsRea
   if (extra.length > 0 || group === '') throw new UserError(`invalid USER ${JSON.stringify(spec)}: expected user[:group]`, { location });
   const passwd = records((await rootfs.readFile('/etc/passwd'))?.toString('utf8'));
   const groupDb = records((await rootfs.readFile('/etc/group'))?.toString('utf8'));
-  const name = user === '' ? 'root' : user;
+  const name = user === '' ? '0' : user;
   const pw = NUMERIC.test(name) ? passwd.find((f) => f[2] === name) : passwd.find((f) => f[0] === name);
   if (!pw && !NUMERIC.test(name)) throw new UserError(`unable to find user ${name}: no matching entries in passwd file`, { location });
   const uid = NUMERIC.test(name) ? Number(name) : Number(pw![2]);
@@ -40,14 +41,14 @@ export async function resolveRunUser(spec: string | undefined, rootfs: RootfsRea
     }
   }
   if (!Number.isSafeInteger(uid) || uid > 0xfffffffe || gid > 0xfffffffe) throw new UserError(`invalid USER ${JSON.stringify(spec)}: id out of range`, { location });
-  const groups: number[] = [];
+  const groups: number[] = [gid];
   const userName = pw?.[0];
   if (userName !== undefined) {
     for (const g of groupDb) {
       const members = (g[3] ?? '').split(',').filter(Boolean);
       if (members.includes(userName) && NUMERIC.test(g[2] ?? '')) {
         const id = Number(g[2]);
-        if (id !== gid && !groups.includes(id)) groups.push(id);
+        if (!groups.includes(id)) groups.push(id);
       }
     }
   }

@@ -312,6 +312,24 @@ test('rootless: COPY --from reads files private to another container user', () =
   assert.deepEqual([key.uid, key.gid, key.mode & 0o7777], [1000, 1000, 0o600]);
 });
 
+test('oci: an image without /etc/passwd runs as uid 0 (RUN and tsbuild run); groups start with the primary one', () => {
+  const ctx = context('scratch-user', [
+    'FROM scratch',
+    'COPY busybox /bin/busybox',
+    'RUN ["/bin/busybox", "touch", "/made"]',
+    'ENTRYPOINT ["/bin/busybox", "id"]',
+    '',
+  ].join('\n'));
+  copyFileSync('/bin/busybox', join(ctx, 'busybox'));
+  const root = stores.get('oci')!;
+  ok('oci', ['build', '--root', root, '-t', 'scratch-user', ctx]);
+  assert.match(ok('oci', ['run', '--root', root, '--rm', 'scratch-user']), /^uid=0 gid=0 groups=0$/m);
+  // busybox's /etc/group lists root in wheel: `id` shows the primary group first, as under Docker.
+  const log = ok('oci', ['build', '--root', root, context('groups', 'FROM busybox\nRUN id\nUSER 1234:4321\nRUN id\n')]);
+  assert.match(log, /^uid=0\(root\) gid=0\(root\) groups=0\(root\),10\(wheel\)$/m);
+  assert.match(log, /^uid=1234 gid=4321 groups=4321$/m);
+});
+
 /** Every path of an unpacked rootfs with its type, mode, owner and content (or link target). */
 function treeOf(rootfs: string, skip: Set<string>): Map<string, string> {
   const out = new Map<string, string>();
