@@ -8,7 +8,7 @@ import type { Store } from '../cache/store.js';
 import { inUserns, usernsRanges } from '../cache/userns.js';
 import { requireImage } from '../cache/lookup.js';
 import { UserError } from '../oci/errors.js';
-import { runContainer, type Isolation } from '../native/index.js';
+import { RunError, runContainer, type Isolation } from '../native/index.js';
 import { loadImage } from './solve/base-image.js';
 import { envMap, DEFAULT_PATH } from './solve/stage-state.js';
 import { defaultIsolation, type RunNetwork } from './steps/run-options.js';
@@ -80,9 +80,21 @@ export async function runImage(store: Store, image: string, opts: RunImageOption
       stderr: opts.stderr ?? ((c) => process.stderr.write(c)),
       signal: opts.signal,
     });
+  } catch (e) {
+    throw asRunFailure(e);
   } finally {
     // Files the container made for other ids are only removable from inside the namespace.
     if (userns) await inUserns({ op: 'rm', paths: [scratch.upper, scratch.work] }).catch(() => undefined);
     await scratch.remove();
   }
+}
+
+/**
+ * A container that could not start is the user's to fix, with podman's exit codes: 127 when the
+ * command is not found, 126 when it cannot be executed, 125 when the container itself failed.
+ */
+function asRunFailure(e: unknown): unknown {
+  if (!(e instanceof RunError)) return e;
+  const exitCode = e.exitCode === 126 || e.exitCode === 127 ? e.exitCode : 125;
+  return new UserError(e.message, { exitCode, cause: e });
 }

@@ -58,6 +58,18 @@ test('run uses the image entrypoint, cmd, env, workdir and user; exit codes pass
   assert.deepEqual(ourMounts(), before, 'no mount left behind');
 });
 
+test('a command that is missing or not executable: one line, the exit codes of podman (127, 126)', () => {
+  for (const [cmd, status, msg] of [
+    ['nosuchcmd', 127, /^Error: exec nosuchcmd: executable file not found in \$PATH$/m],
+    ['/etc/passwd', 126, /^Error: exec \/etc\/passwd: Permission denied$/m],
+  ] as const) {
+    const r = tsbuild(['run', '--rm', '--root', root, '--entrypoint', cmd, 'runme']);
+    assert.equal(r.status, status, r.stderr);
+    assert.match(r.stderr, msg);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  }
+});
+
 test('changes made by a container are discarded', () => {
   tsbuildOk(['run', '--root', root, '--user', '0', 'runme', 'echo scribble > /srv/note.txt']);
   assert.equal(tsbuildOk(['run', '--root', root, 'runme', 'cat /srv/note.txt']).stdout, 'a note');
