@@ -35,6 +35,13 @@ export function parsePlatform(s: string): Platform | undefined {
   return { os: parts[0], architecture: parts[1], ...(parts[2] ? { variant: parts[2] } : {}) };
 }
 
+/** Whether an image made for `have` runs as `want`: os and architecture equal; variants as in selectManifest. */
+export function platformMatches(have: Platform, want: Platform): boolean {
+  if (have.os !== want.os || have.architecture !== want.architecture) return false;
+  if (!want.variant) return true;
+  return (have.variant ?? DEFAULT_VARIANT[have.architecture]) === want.variant;
+}
+
 /**
  * The index entry for `want`. os and architecture must match; a missing variant on either side is
  * read as the architecture's default (arm64 → v8), and an explicitly wanted variant must match.

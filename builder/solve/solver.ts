@@ -9,7 +9,7 @@ import { BuildCache, type CacheEntry, type CacheLayer } from '../../cache/build-
 import type { RemoteCache } from '../../cache/build-cache-remote.js';
 import type { CacheMountSync } from '../../cache/build-cache-mounts.js';
 import { StatCache } from '../../cache/stat-cache.js';
-import { formatPlatform } from '../../oci/platform.js';
+import { formatPlatform, platformMatches } from '../../oci/platform.js';
 import { ContextHasher } from '../context/hash.js';
 import { parseContainerfile, type Instruction } from '../containerfile/index.js';
 import type { EventSink } from '../events.js';
@@ -199,6 +199,7 @@ export class Solver {
       layers = [...parent.layers];
     } else {
       const img = await this.image(stage.base.ref, stage.from.pos);
+      checkBasePlatform(img, stage.base.ref, platform, stage.from.pos);
       baseKey = img.record.manifestDigest;
       base = structuredClone(img.config);
       layers = [...img.layers];
@@ -360,4 +361,21 @@ export class Solver {
       stageKey: (i) => this.stageKey(i),
     };
   }
+}
+
+/**
+ * A base image built for another platform than the stage's (--platform, FROM --platform) would give
+ * an image whose config says one architecture and whose files are another's: refused, as buildah
+ * refuses to use a local image of the wrong platform. (A pull picks the stage's platform from a
+ * multi-platform index, so this only meets images already in the store or single-platform ones.)
+ */
+function checkBasePlatform(img: ResolvedImage, ref: string, want: Platform, location: { file: string; line: number }): void {
+  const { os, architecture, variant } = img.config;
+  if (!os || !architecture) return; // an image that does not say: nothing to compare
+  const have: Platform = { os, architecture, ...(variant ? { variant } : {}) };
+  if (platformMatches(have, want)) return;
+  throw new UserError(`base image ${ref} is ${formatPlatform(have)}, not ${formatPlatform(want)} (the stage's platform)`, {
+    location,
+    hint: `pull the ${formatPlatform(want)} image (tsbuild pull --platform ${formatPlatform(want)} ...), or build for ${formatPlatform(have)}`,
+  });
 }

@@ -56,6 +56,16 @@ test('a misspelled instruction gets a hint', () => {
   assert.match(r.stderr, /^Hint: did you mean COPY\?$/m);
 });
 
+test('a base image of another platform than the build is refused at its FROM line', () => {
+  const host = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  tmp.file('plat-base/Containerfile', 'FROM scratch\nLABEL made=here\n');
+  assert.equal(tsbuild(['build', '--root', root, '-t', 'plat-base', tmp.dir('plat-base')]).status, 0);
+  tmp.file('plat/Containerfile', 'FROM scratch\nLABEL first=stage\n\nFROM localhost/plat-base\nLABEL b=c\n');
+  const r = tsbuild(['build', '--root', root, '--platform', 'linux/s390x', '-t', 'should-not-exist', tmp.dir('plat')]);
+  assertOneLineError(r, new RegExp(`^Error: Containerfile:4: base image localhost/plat-base is ${host}, not linux/s390x`));
+  assert.equal(tsbuild(['build', '--root', root, '--platform', host, tmp.dir('plat')]).status, 0, 'the matching platform builds');
+});
+
 test('a symlink in the context pointing outside is copied as a link, never followed', () => {
   const ctx = tmp.dir('escape-link');
   tmp.file('escape-link/Containerfile', 'FROM scratch\nCOPY evil /evil\n');
