@@ -22,6 +22,12 @@ export function createProgram(): Command {
     .description('Build OCI container images from Containerfiles, without a daemon.')
     .version(VERSION, '-v, --version')
     .addOption(new Option('--debug', 'print stack traces of internal errors'))
+    // buildah and podman take --root before the command too (`buildah --root DIR images`).
+    .addOption(new Option('--root <dir>', 'storage root directory, for every command (a command\'s own --root wins)'))
+    .hook('preAction', (program, command) => {
+      const root = program.opts<{ root?: string }>().root;
+      if (root !== undefined && command !== program && command.opts<{ root?: string }>().root === undefined) command.setOptionValue('root', root);
+    })
     .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })

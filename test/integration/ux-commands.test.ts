@@ -53,6 +53,13 @@ test('version and --version', () => {
   assert.equal(tsbuildOk(['--version']).stdout.trim(), json.Version);
 });
 
+test('--root before the command applies to it (as buildah --root DIR images); a --root after the command wins', () => {
+  const other = tmp.dir('other-store');
+  assert.match(tsbuildOk(['--root', root, 'images', '--format', '{{.Repository}}']).stdout, /^localhost\/app$/m);
+  assert.equal(tsbuildOk(['--root', root, 'images', '--root', other, '--format', '{{.Repository}}']).stdout, '');
+  assert.ok(tsbuildOk(['--root', root, 'inspect', 'app']).stdout.includes(appId));
+});
+
 test('history: one row per step, newest first, with sizes; json and templates; unknown image', () => {
   const table = tsbuildOk(['history', '--root', root, 'app']).stdout.trim().split('\n');
   assert.match(table[0]!, /^ID +STEP +CREATED +CREATED BY +SIZE +COMMENT$/);
