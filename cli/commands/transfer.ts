@@ -49,7 +49,7 @@ export function registerTransferCommands(program: Command): void {
         .description('copy an image from local storage to a destination')
         .argument('<image>', 'image name or ID in local storage')
         .argument('[destination]', 'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME] or [docker://]REF (default: the image name in its registry)')
-        .addOption(new Option('--format <format>', 'manifest format to write').choices(['oci', 'docker']))
+        .addOption(new Option('--format <format>', "manifest format to write (default: the image's own, converted to OCI for oci: and oci-archive:, to Docker for docker-archive:)").choices(['oci', 'docker']))
         .option('--digestfile <file>', 'write the pushed manifest digest to this file')
         .option('-q, --quiet', 'print nothing but errors'),
     )).addHelpText('after', '\nExamples:\n  tsbuild push my-app oci:/tmp/layout:my-app\n  tsbuild push my-app docker-archive:/tmp/my-app.tar:my-app:latest\n  tsbuild push --creds user:pass my-app docker://localhost:5000/my-app:1'),
