@@ -41,15 +41,13 @@ export function registerImageCommands(program: Command): void {
       .option('--format <format>', '"json", or a template such as "{{.Repository}}:{{.Tag}}"')
       .option('--no-trunc', 'show full image IDs'),
   ).action(async (flags: { root?: string; format?: string; trunc: boolean }) => {
-    const store = await storeFor(flags);
+    const [store, { listImages }] = await Promise.all([storeFor(flags), import('../../cache/image-list.js')]);
     const rows: { Repository: string; Tag: string; ID: string; Created: string; Size: number; Names: string[]; Digest: string }[] = [];
-    for (const rec of await store.images.list()) {
-      const manifest = await store.images.readManifest(rec);
-      const size = manifest.config.size + manifest.layers.reduce((a, l) => a + l.size, 0);
+    for (const { record: rec, created, size } of await listImages(store)) {
       const names = rec.names.length > 0 ? rec.names : ['<none>:<none>'];
       for (const n of names) {
         const { repository, tag } = n === '<none>:<none>' ? { repository: '<none>', tag: '<none>' } : splitName(n);
-        rows.push({ Repository: repository, Tag: tag, ID: rec.id, Created: rec.created, Size: size, Names: rec.names, Digest: rec.manifestDigest });
+        rows.push({ Repository: repository, Tag: tag, ID: rec.id, Created: created, Size: size, Names: rec.names, Digest: rec.manifestDigest });
       }
     }
     if (flags.format === 'json') {
