@@ -18,6 +18,7 @@ export { openStore, defaultStoreRoot, type Store } from './cache/store.js';
 export type { ImageRecord } from './cache/images.js';
 export { findImage } from './cache/lookup.js';
 export { listImages, type ImageSummary } from './cache/image-list.js';
+export { removeImage, type RemoveImageResult } from './cache/image-remove.js';
 export { UserError, StepFailedError, isUserError, type SourceLocation } from './oci/errors.js';
 export type { ImageConfig, ImageManifest, Descriptor, Platform } from './oci/types.js';
 export type { TransferOptions } from './registry/api.js';

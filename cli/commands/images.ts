@@ -1,7 +1,7 @@
 // images, inspect, tag, rmi.
 import type { Command } from 'commander';
 import { requireImage } from '../../cache/lookup.js';
-import { localCandidates, normalizeLocalName } from '../../oci/reference.js';
+import { normalizeLocalName } from '../../oci/reference.js';
 import { UserError } from '../../oci/errors.js';
 import { rootOption, storeFor } from './common.js';
 import { relativeTime, renderTemplate } from '../table.js';
@@ -108,32 +108,15 @@ export function registerImageCommands(program: Command): void {
   rootOption(
     program
       .command('rmi')
-      .description('remove images (a name given removes that name; the image goes when it has no names left)')
+      .description('remove images (a name removes only that name while the image has others; the image goes with its last name, or when given by ID)')
       .argument('<images...>', 'image names or IDs')
-      .option('-f, --force', 'remove the image with all its names'),
+      .option('-f, --force', 'remove an image given by ID even when it has several names (a name still only untags)'),
   ).action(async (images: string[], flags: { root?: string; force?: boolean }) => {
-    const store = await storeFor(flags);
+    const [store, { removeImage }] = await Promise.all([storeFor(flags), import('../../cache/image-remove.js')]);
     for (const image of images) {
-      const rec = await requireImage(store, image);
-      let candidates: string[] = [];
-      try {
-        candidates = localCandidates(image);
-      } catch {
-        candidates = [];
-      }
-      const name = candidates.find((c) => rec.names.includes(c));
-      const byName = name !== undefined;
-      if (byName && rec.names.length > 1 && !flags.force) {
-        await store.images.untag(name!);
-        process.stdout.write(`Untagged: ${name}\n`);
-        continue;
-      }
-      if (!byName && rec.names.length > 1 && !flags.force) {
-        throw new UserError(`image ${rec.id.slice(0, 12)} has several names (${rec.names.join(', ')}): remove them by name or use --force`);
-      }
-      await store.images.remove(rec.id);
-      for (const n of rec.names) process.stdout.write(`Untagged: ${n}\n`);
-      process.stdout.write(`Deleted: ${rec.id}\n`);
+      const { untagged, deleted } = await removeImage(store, image, { force: flags.force });
+      for (const n of untagged) process.stdout.write(`Untagged: ${n}\n`);
+      if (deleted) process.stdout.write(`Deleted: ${deleted}\n`);
     }
   });
 }
