@@ -9,7 +9,7 @@
 // build() reports progress through `onEvent` (BuildEvent), pull()/push() through `onEvent`
 // (TransferEvent): the same typed events the CLI renders and writes with --progress=json.
 import type { Store } from './cache/store.js';
-import { requireImage } from './cache/lookup.js';
+import { requireImageMatch } from './cache/lookup.js';
 import { pullImage, pushImage, type TransferOptions } from './registry/api.js';
 
 export { build, type BuildOptions, type BuildResult } from './builder/build.js';
@@ -17,6 +17,8 @@ export type { BuildEvent, EventSink, TransferEvent, ProgressEvent } from './buil
 export { openStore, defaultStoreRoot, type Store } from './cache/store.js';
 export type { ImageRecord } from './cache/images.js';
 export { findImage } from './cache/lookup.js';
+export { listImages, type ImageSummary } from './cache/image-list.js';
+export { removeImage, type RemoveImageResult } from './cache/image-remove.js';
 export { UserError, StepFailedError, isUserError, type SourceLocation } from './oci/errors.js';
 export type { ImageConfig, ImageManifest, Descriptor, Platform } from './oci/types.js';
 export type { TransferOptions } from './registry/api.js';
@@ -26,7 +28,11 @@ export async function pull(store: Store, source: string, opts: TransferOptions =
   return (await pullImage(store, source, opts)).record;
 }
 
-/** Copy a stored image (name or ID) to a transport destination. */
+/**
+ * Copy a stored image (name or ID) to a transport destination. A `docker-archive:FILE` that names no
+ * image records the name `image` resolved to (none when it is an ID).
+ */
 export async function push(store: Store, image: string, destination: string, opts: TransferOptions = {}) {
-  return pushImage(store, await requireImage(store, image), destination, opts);
+  const { record, name } = await requireImageMatch(store, image);
+  return pushImage(store, record, destination, { ...opts, name });
 }

@@ -15,7 +15,7 @@ export interface ImageRecord {
   manifestMediaType: string;
   /** normalised references, e.g. docker.io/library/busybox:latest */
   names: string[];
-  /** ISO time */
+  /** ISO time the image entered this store (its own creation time is its config's: see image-list.ts) */
   created: string;
 }
 

@@ -130,7 +130,16 @@ async function pullOne(store: Store, source: string, opts: TransferOptions): Pro
   }
 }
 
-export async function pushImage(store: Store, image: ImageRecord, destination: string, opts: TransferOptions = {}): Promise<{ manifestDigest: string }> {
+export interface PushOptions extends TransferOptions {
+  /**
+   * The name the image was asked for by (cache/lookup.ts's ImageMatch.name; none when by ID). A
+   * docker-archive: destination that names no image records this one, as buildah and podman do, so
+   * `podman load` gives a named image.
+   */
+  name?: string;
+}
+
+export async function pushImage(store: Store, image: ImageRecord, destination: string, opts: PushOptions = {}): Promise<{ manifestDigest: string }> {
   let ref: TransportReference;
   try {
     ref = toTransport(destination);
@@ -138,6 +147,7 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
     if (e instanceof UserError) throw e;
     throw new UserError(`invalid destination "${destination}"`);
   }
+  if (ref.transport === 'docker-archive' && ref.tag === undefined && opts.name !== undefined) ref = { ...ref, tag: opts.name };
   const dest = await openDestination(ref, openContext(store, opts));
   try {
     const result = await copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: copyProgress(opts) });

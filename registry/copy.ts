@@ -52,7 +52,8 @@ function decompressor(compression: 'gzip' | 'zstd', reference: string): Transfor
 
 function chooseFormat(srcType: string, dest: ImageDestination, forced: ManifestFormat | undefined): ManifestFormat {
   if (forced) {
-    if (!dest.supportedManifestTypes.includes(manifestMediaType(forced))) {
+    const type = manifestMediaType(forced);
+    if (!dest.supportedManifestTypes.includes(type) && !dest.forcedManifestTypes?.includes(type)) {
       throw new UserError(`${dest.reference} cannot store ${forced === 'oci' ? 'OCI' : 'Docker schema 2'} manifests`);
     }
     return forced;

@@ -56,6 +56,9 @@ class OciArchiveDestination implements ImageDestination {
   get supportedManifestTypes(): string[] {
     return this.inner.supportedManifestTypes;
   }
+  get forcedManifestTypes(): string[] {
+    return this.inner.forcedManifestTypes;
+  }
   hasBlob(desc: Descriptor): Promise<boolean> {
     return this.inner.hasBlob(desc);
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { UserError } from '../oci/errors.js';
 import { sha256 } from '../oci/digest.js';
-import { isIndexMediaType, OCI_INDEX } from '../oci/mediatypes.js';
+import { DOCKER_MANIFEST, isIndexMediaType, OCI_INDEX, OCI_MANIFEST } from '../oci/mediatypes.js';
 import type { Descriptor, ImageIndex, Platform } from '../oci/types.js';
 import { isNotFound, removeStaleTemps, writeFileAtomic, writeVerifiedFile } from './files.js';
 import { parseJsonFrom } from './json.js';
@@ -106,7 +106,9 @@ export async function openOciLayoutSource(dir: string, tag: string | undefined, 
  * later fails); index.json only changes in commit(), so a failed copy never leaves a tag behind.
  */
 export class OciLayoutDestination implements ImageDestination {
-  readonly supportedManifestTypes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+  // Only OCI unless forced: other tools look up a tag among OCI entries only (see forcedManifestTypes).
+  readonly supportedManifestTypes = [OCI_MANIFEST];
+  readonly forcedManifestTypes = [DOCKER_MANIFEST];
   private ready: Promise<void> | undefined;
   private pending: Descriptor | undefined;
 

@@ -27,8 +27,14 @@ export interface ImageSource {
 
 export interface ImageDestination {
   readonly reference: string;
-  /** Manifest media types this destination accepts, preferred first. */
+  /** Manifest media types this destination accepts, preferred first: a source in another format is converted to the first. */
   readonly supportedManifestTypes: string[];
+  /**
+   * Types it also stores when the caller forces that format (CopyOptions.format), but never converts
+   * to unasked. An OCI layout holding a Docker manifest is one skopeo, buildah and podman cannot find
+   * by tag, so containers/image converts to OCI there, yet writes what `push --format docker` forces.
+   */
+  readonly forcedManifestTypes?: string[];
   /** Whether layers must be written uncompressed (docker-archive). */
   readonly wantsUncompressedLayers?: boolean;
   hasBlob(desc: Descriptor): Promise<boolean>;

@@ -1,7 +1,7 @@
 // images, inspect, tag, rmi.
 import type { Command } from 'commander';
 import { requireImage } from '../../cache/lookup.js';
-import { localCandidates, normalizeLocalName } from '../../oci/reference.js';
+import { normalizeLocalName } from '../../oci/reference.js';
 import { UserError } from '../../oci/errors.js';
 import { rootOption, storeFor } from './common.js';
 import { relativeTime, renderTemplate } from '../table.js';
@@ -41,15 +41,13 @@ export function registerImageCommands(program: Command): void {
       .option('--format <format>', '"json", or a template such as "{{.Repository}}:{{.Tag}}"')
       .option('--no-trunc', 'show full image IDs'),
   ).action(async (flags: { root?: string; format?: string; trunc: boolean }) => {
-    const store = await storeFor(flags);
+    const [store, { listImages }] = await Promise.all([storeFor(flags), import('../../cache/image-list.js')]);
     const rows: { Repository: string; Tag: string; ID: string; Created: string; Size: number; Names: string[]; Digest: string }[] = [];
-    for (const rec of await store.images.list()) {
-      const manifest = await store.images.readManifest(rec);
-      const size = manifest.config.size + manifest.layers.reduce((a, l) => a + l.size, 0);
+    for (const { record: rec, created, size } of await listImages(store)) {
       const names = rec.names.length > 0 ? rec.names : ['<none>:<none>'];
       for (const n of names) {
         const { repository, tag } = n === '<none>:<none>' ? { repository: '<none>', tag: '<none>' } : splitName(n);
-        rows.push({ Repository: repository, Tag: tag, ID: rec.id, Created: rec.created, Size: size, Names: rec.names, Digest: rec.manifestDigest });
+        rows.push({ Repository: repository, Tag: tag, ID: rec.id, Created: created, Size: size, Names: rec.names, Digest: rec.manifestDigest });
       }
     }
     if (flags.format === 'json') {
@@ -110,32 +108,15 @@ export function registerImageCommands(program: Command): void {
   rootOption(
     program
       .command('rmi')
-      .description('remove images (a name given removes that name; the image goes when it has no names left)')
+      .description('remove images (a name removes only that name while the image has others; the image goes with its last name, or when given by ID)')
       .argument('<images...>', 'image names or IDs')
-      .option('-f, --force', 'remove the image with all its names'),
+      .option('-f, --force', 'remove an image given by ID even when it has several names (a name still only untags)'),
   ).action(async (images: string[], flags: { root?: string; force?: boolean }) => {
-    const store = await storeFor(flags);
+    const [store, { removeImage }] = await Promise.all([storeFor(flags), import('../../cache/image-remove.js')]);
     for (const image of images) {
-      const rec = await requireImage(store, image);
-      let candidates: string[] = [];
-      try {
-        candidates = localCandidates(image);
-      } catch {
-        candidates = [];
-      }
-      const name = candidates.find((c) => rec.names.includes(c));
-      const byName = name !== undefined;
-      if (byName && rec.names.length > 1 && !flags.force) {
-        await store.images.untag(name!);
-        process.stdout.write(`Untagged: ${name}\n`);
-        continue;
-      }
-      if (!byName && rec.names.length > 1 && !flags.force) {
-        throw new UserError(`image ${rec.id.slice(0, 12)} has several names (${rec.names.join(', ')}): remove them by name or use --force`);
-      }
-      await store.images.remove(rec.id);
-      for (const n of rec.names) process.stdout.write(`Untagged: ${n}\n`);
-      process.stdout.write(`Deleted: ${rec.id}\n`);
+      const { untagged, deleted } = await removeImage(store, image, { force: flags.force });
+      for (const n of untagged) process.stdout.write(`Untagged: ${n}\n`);
+      if (deleted) process.stdout.write(`Deleted: ${deleted}\n`);
     }
   });
 }

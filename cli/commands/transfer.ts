@@ -49,17 +49,18 @@ export function registerTransferCommands(program: Command): void {
         .description('copy an image from local storage to a destination')
         .argument('<image>', 'image name or ID in local storage')
         .argument('[destination]', 'oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME] or [docker://]REF (default: the image name in its registry)')
-        .addOption(new Option('--format <format>', 'manifest format to write').choices(['oci', 'docker']))
+        .addOption(new Option('--format <format>', "manifest format to write (default: the image's own, converted to OCI for oci: and oci-archive:, to Docker for docker-archive:)").choices(['oci', 'docker']))
         .option('--digestfile <file>', 'write the pushed manifest digest to this file')
         .option('-q, --quiet', 'print nothing but errors'),
     )).addHelpText('after', '\nExamples:\n  tsbuild push my-app oci:/tmp/layout:my-app\n  tsbuild push my-app docker-archive:/tmp/my-app.tar:my-app:latest\n  tsbuild push --creds user:pass my-app docker://localhost:5000/my-app:1'),
   ).action(async (image: string, destination: string | undefined, flags: PushFlags) => {
-    const [{ requireImage }, { pushImage }] = await Promise.all([import('../../cache/lookup.js'), import('../../registry/api.js')]);
+    const [{ requireImageMatch }, { pushImage }] = await Promise.all([import('../../cache/lookup.js'), import('../../registry/api.js')]);
     const store = await storeFor(flags);
-    const rec = await requireImage(store, image);
-    const dest = destination ?? 'docker://' + (rec.names[0] ?? image);
+    const { record: rec, name } = await requireImageMatch(store, image);
+    // No destination: the name given (podman's rule), not whichever name the image happens to list first.
+    const dest = destination ?? 'docker://' + (name ?? rec.names[0] ?? image);
     const result = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
-      pushImage(store, rec, dest, { format: flags.format, registry: toRegistryOptions(flags), onEvent: progress.event }),
+      pushImage(store, rec, dest, { name, format: flags.format, registry: toRegistryOptions(flags), onEvent: progress.event }),
     );
     if (flags.digestfile) writeFileSync(flags.digestfile, result.manifestDigest);
   });

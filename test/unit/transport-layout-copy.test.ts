@@ -125,6 +125,26 @@ test('format conversion and decompression for destinations that want it', async 
   assert.deepEqual(um.layers[0], { mediaType: mt.OCI_LAYER, digest: sha256(tar), size: tar.length });
 });
 
+test('a Docker schema 2 image copied into an OCI layout is converted to OCI; the blobs are untouched', async (t) => {
+  // skopeo, buildah and podman find a tag in index.json among OCI manifests only, so a Docker
+  // manifest there is an image nobody else can read. Forcing --format docker still writes one.
+  const src = await image('docker', 'docker');
+  const orig = JSON.parse(src.manifest.bytes.toString()) as ImageManifest;
+  const dir = await tmp(t);
+  const res = await copyImage(src, new OciLayoutDestination(dir, 'd', 'd'));
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as ImageIndex;
+  assert.deepEqual(index.manifests.map((d) => [d.mediaType, d.digest]), [[mt.OCI_MANIFEST, res.manifestDigest]]);
+  const m = JSON.parse(await readFile(join(dir, 'blobs/sha256', res.manifestDigest.slice(7)), 'utf8')) as ImageManifest;
+  assert.equal(sha256(await readFile(join(dir, 'blobs/sha256', res.manifestDigest.slice(7)))), res.manifestDigest, 'the digest returned is the one written');
+  assert.equal(m.mediaType, mt.OCI_MANIFEST);
+  assert.deepEqual(m.config, { ...orig.config, mediaType: mt.OCI_CONFIG });
+  assert.deepEqual(m.layers, orig.layers.map((l) => ({ ...l, mediaType: mt.OCI_LAYER_GZIP })));
+
+  const forced = await tmp(t);
+  const r2 = await copyImage(src, new OciLayoutDestination(forced, 'd', 'd'), { format: 'docker' });
+  assert.equal(r2.manifestDigest, src.manifest.digest, '--format docker keeps the Docker manifest as it is');
+});
+
 test('a layout destination removes temp files of killed writers, not of live ones', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-layout-temps-'));
   const blobs = join(dir, 'blobs', 'sha256');
