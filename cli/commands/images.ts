@@ -4,6 +4,7 @@ import { requireImage } from '../../cache/lookup.js';
 import { normalizeLocalName } from '../../oci/reference.js';
 import { UserError } from '../../oci/errors.js';
 import { rootOption, storeFor } from './common.js';
+import { renderInspectTemplate } from '../inspect-template.js';
 import { relativeTime, renderTemplate } from '../table.js';
 
 function splitName(name: string): { repository: string; tag: string } {
@@ -68,13 +69,16 @@ export function registerImageCommands(program: Command): void {
       .command('inspect')
       .description('show an image as JSON')
       .argument('<image>', 'image name or ID')
-      .option('--type <type>', 'image (config and metadata) or manifest', 'image'),
-  ).action(async (image: string, flags: { root?: string; type: string }) => {
+      .option('--type <type>', 'image (config and metadata) or manifest', 'image')
+      .option('-f, --format <template>', 'a Go template as podman inspect takes, e.g. "{{.Id}}", "{{.Config.Env}}", "{{json .Config.Labels}}", \'{{index .Labels "version"}}\''),
+  ).action(async (image: string, flags: { root?: string; type: string; format?: string }) => {
     const store = await storeFor(flags);
     const rec = await requireImage(store, image);
     const manifest = await store.images.readManifest(rec);
+    const print = (value: unknown) =>
+      process.stdout.write((flags.format !== undefined ? renderInspectTemplate(flags.format, value) : JSON.stringify(value, null, 2)) + '\n');
     if (flags.type === 'manifest') {
-      process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
+      print(manifest);
       return;
     }
     if (flags.type !== 'image') throw new UserError(`--type must be "image" or "manifest", got "${flags.type}"`);
@@ -88,13 +92,15 @@ export function registerImageCommands(program: Command): void {
       Architecture: config.architecture,
       Os: config.os,
       Config: config.config ?? {},
+      // podman's image inspect has the labels at the top as well
+      Labels: config.config?.Labels ?? null,
       RootFS: config.rootfs,
       History: config.history ?? [],
       ManifestType: rec.manifestMediaType,
       Manifest: manifest,
       Size: manifest.layers.reduce((a, l) => a + l.size, 0),
     };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    print(out);
   });
 
   rootOption(program.command('tag').description('add names to an image').argument('<image>', 'image name or ID').argument('<names...>', 'new names')).action(

@@ -58,6 +58,7 @@ test('--root before the command applies to it (as buildah --root DIR images); a 
   assert.match(tsbuildOk(['--root', root, 'images', '--format', '{{.Repository}}']).stdout, /^localhost\/app$/m);
   assert.equal(tsbuildOk(['--root', root, 'images', '--root', other, '--format', '{{.Repository}}']).stdout, '');
   assert.ok(tsbuildOk(['--root', root, 'inspect', 'app']).stdout.includes(appId));
+  assert.equal(tsbuildOk(['inspect', '--root', root, '--format', '{{.Id}} {{json .RepoTags}}', 'app']).stdout, `${appId} ["localhost/app:latest"]\n`);
 });
 
 test('history: one row per step, newest first, with sizes; json and templates; unknown image', () => {
