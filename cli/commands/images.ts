@@ -26,6 +26,14 @@ function humanSize(n: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
+/** `images NAME`: NAME is a repository (a full one, or its last components: busybox, library/busybox), with an optional :tag. */
+function nameMatches(name: string, repository: string, tag: string): boolean {
+  const colon = name.lastIndexOf(':');
+  const [repo, wantTag] = colon > name.lastIndexOf('/') ? [name.slice(0, colon), name.slice(colon + 1)] : [name, undefined];
+  if (wantTag !== undefined && wantTag !== tag) return false;
+  return repository === repo || repository.endsWith('/' + repo);
+}
+
 function normalizeTag(name: string): string {
   try {
     return normalizeLocalName(name);
@@ -39,17 +47,24 @@ export function registerImageCommands(program: Command): void {
     program
       .command('images')
       .description('list images in local storage')
+      .argument('[name]', 'only images of this repository (and tag, when given), as podman images NAME')
       .option('--format <format>', '"json", or a template such as "{{.Repository}}:{{.Tag}}"')
+      .option('-q, --quiet', 'print only image IDs, each once')
       .option('--no-trunc', 'show full image IDs'),
-  ).action(async (flags: { root?: string; format?: string; trunc: boolean }) => {
+  ).action(async (name: string | undefined, flags: { root?: string; format?: string; trunc: boolean; quiet?: boolean }) => {
     const [store, { listImages }] = await Promise.all([storeFor(flags), import('../../cache/image-list.js')]);
     const rows: { Repository: string; Tag: string; ID: string; Created: string; Size: number; Names: string[]; Digest: string }[] = [];
     for (const { record: rec, created, size } of await listImages(store)) {
       const names = rec.names.length > 0 ? rec.names : ['<none>:<none>'];
       for (const n of names) {
         const { repository, tag } = n === '<none>:<none>' ? { repository: '<none>', tag: '<none>' } : splitName(n);
+        if (name !== undefined && !nameMatches(name, repository, tag)) continue;
         rows.push({ Repository: repository, Tag: tag, ID: rec.id, Created: created, Size: size, Names: rec.names, Digest: rec.manifestDigest });
       }
+    }
+    if (flags.quiet) {
+      for (const id of new Set(rows.map((r) => r.ID))) process.stdout.write((flags.trunc ? id.slice(0, 12) : id) + '\n');
+      return;
     }
     if (flags.format === 'json') {
       process.stdout.write(JSON.stringify(rows.map((r) => ({ Id: r.ID, Names: r.Names, Digest: r.Digest, Created: r.Created, Size: r.Size })), null, 2) + '\n');

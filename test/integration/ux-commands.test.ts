@@ -82,6 +82,11 @@ test('images: table, templates, json; unknown template field is a usage error wi
   assert.match(table, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
   assert.match(table, /^localhost\/app +latest +[0-9a-f]{12} +(\d+ seconds|Less than a second) ago +\d/m);
   assert.match(tsbuildOk(['images', '--root', root, '--format', '{{.Repository}}:{{.Tag}}']).stdout, /^localhost\/app:latest$/m);
+  // -q: IDs only, each once; NAME: only that repository (podman images -q, podman images NAME).
+  const ids = tsbuildOk(['images', '--root', root, '-q']).stdout.trim().split('\n');
+  assert.ok(ids.includes(appId.slice(0, 12)) && new Set(ids).size === ids.length && ids.every((i) => /^[0-9a-f]{12}$/.test(i)), ids.join(' '));
+  assert.equal(tsbuildOk(['images', '--root', root, '-q', '--no-trunc', 'app']).stdout, appId + '\n');
+  assert.equal(tsbuildOk(['images', '--root', root, '-q', 'app:other']).stdout, '');
   const json = JSON.parse(tsbuildOk(['images', '--root', root, '--format', 'json']).stdout) as { Id: string }[];
   assert.ok(json.some((i) => i.Id === appId));
   const bad = tsbuild(['images', '--root', root, '--format', '{{.Colour}}']);
