@@ -3,7 +3,7 @@
 import { UserError } from '../../oci/errors.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
 import type { Instruction } from '../containerfile/index.js';
-import { expandWord } from '../containerfile/index.js';
+import { expandHeredocBody, expandWord } from '../containerfile/index.js';
 import { flagValue } from '../plan/stages.js';
 import type { StepContext } from '../solve/solver.js';
 import { currentWorkdir, expansionLookup } from '../solve/stage-state.js';
@@ -54,7 +54,7 @@ export function copyRequest(ins: CopyInstruction, state: StepContext['state']) {
     link: flagValue(ins, 'link') !== undefined,
     exclude: ins.flags.filter((f) => f.name === 'exclude').map((f) => word(f.value ?? '')),
     parents: flagValue(ins, 'parents') !== undefined,
-    heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, lookup, state.escape) : h.content })),
+    heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredocBody(h.name, h.content, lookup, ins.pos) : h.content })),
     location: ins.pos,
   };
   return { req, from: flag('from'), checksum: flag('checksum'), keepGitDir: flagValue(ins, 'keep-git-dir') !== undefined };
@@ -89,15 +89,4 @@ async function located<T>(ins: CopyInstruction, p: Promise<T>): Promise<T> {
     if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} failed: ${e.message}`, { location: ins.pos, hint: e.hint, exitCode: e.exitCode, cause: e });
     throw e;
   }
-}
-
-/** Heredoc bodies expand variables line by line, keeping quotes literally (BuildKit's rule). */
-function expandHeredoc(content: string, lookup: (n: string) => string | undefined, escape: string): string {
-  return content.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => {
-    try {
-      return expandWord(m, lookup, escape);
-    } catch {
-      return m;
-    }
-  });
 }
