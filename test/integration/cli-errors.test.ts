@@ -56,14 +56,11 @@ test('a misspelled instruction gets a hint', () => {
   assert.match(r.stderr, /^Hint: did you mean COPY\?$/m);
 });
 
-test('a symlink in the context pointing outside is copied as a link, never followed', () => {
+test('a source symlink pointing outside the context resolves inside it, where nothing is: one positioned line', () => {
   const ctx = tmp.dir('escape-link');
   tmp.file('escape-link/Containerfile', 'FROM scratch\nCOPY evil /evil\n');
   symlinkSync('/etc/shadow', join(ctx, 'evil'));
-  const r = tsbuild(['build', '--root', root, '-t', 'escape-link', ctx]);
-  assert.equal(r.status, 0, r.stderr);
-  const manifest = JSON.parse(tsbuild(['inspect', '--root', root, '--type', 'manifest', 'escape-link']).stdout);
-  assert.ok(manifest.layers[0].size < 1000, 'the layer holds a symlink, not the content of /etc/shadow');
+  assertOneLineError(tsbuild(['build', '--root', root, '-t', 'escape-link', ctx]), /^Error: Containerfile:2: COPY failed: file not found in build context .*: stat evil: file does not exist$/);
 });
 
 test('command-line errors: unknown image, bad transport, bad flag', () => {
