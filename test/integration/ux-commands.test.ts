@@ -127,6 +127,23 @@ test('a Containerfile error shows the line with a caret under the offending word
   assert.match(r2.stderr, /^Hint: did you mean RUN\?$/m);
 });
 
+test('buildah flags CI scripts pass: -f - (stdin), a bare --label key', () => {
+  const ctx = tmp.dir('ci');
+  tmp.file('ci/a.txt', 'a\n');
+  tmp.file('ci/Containerfile', 'FROM scratch\nLABEL from=the-file\n');
+  const labels = (ref: string) => JSON.parse(tsbuildOk(['inspect', '--root', root, ref]).stdout).Config.Labels;
+
+  // -f -: the Containerfile on standard input, not the context's; its errors quote the stdin text.
+  const built = tsbuild(['build', '--root', root, '-f', '-', '-t', 'ci', '--label', 'bare', '--label', 'empty=', '--label', 'k=v', ctx], { input: 'FROM scratch\nCOPY a.txt /\nLABEL from=stdin\n' });
+  assert.equal(built.status, 0, built.stderr);
+  assert.deepEqual(labels('ci'), { from: 'stdin', bare: '', empty: '', k: 'v' }, 'a bare --label key gets an empty value, as in buildah');
+  const bad = tsbuild(['build', '--root', root, '-f', '-', ctx], { input: 'FROM scratch\n  RUNN x\n' });
+  oneLineError(bad, /^Error: Containerfile:2: unknown instruction: RUNN/);
+  assert.match(bad.stderr, /^2 \|   RUNN x$/m, 'the excerpt is from standard input');
+  oneLineError(tsbuild(['build', '--root', root, '--label', '=v', ctx]), /^Error: invalid label "=v"/);
+  assert.match(tsbuildOk(['build', '--help']).stdout, /-f, --file <path> +Containerfile to use, - for standard input/);
+});
+
 test('--debug adds the stack trace of an internal error only', () => {
   const r = tsbuild(['--debug', 'inspect', '--root', root, 'nope']);
   assert.equal(r.status, 1);
