@@ -85,7 +85,8 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
         throw new UserError((e as Error).message);
       }
     })),
-    noCache: !flags.cache,
+    // buildah's --layers=false: no cached step is used (tsbuild still records them for later builds).
+    noCache: !flags.cache || flags.layers === false,
     noCacheFilter: flags.cacheFilter,
     ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
     ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),

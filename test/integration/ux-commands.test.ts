@@ -144,6 +144,33 @@ test('buildah flags CI scripts pass: -f - (stdin), a bare --label key', () => {
   assert.match(tsbuildOk(['build', '--help']).stdout, /-f, --file <path> +Containerfile to use, - for standard input/);
 });
 
+test('buildah flags CI scripts pass: --layers[=bool], --rm, --force-rm; refused ones say why', () => {
+  const ctx = tmp.dir('ci-flags');
+  tmp.file('ci-flags/a.txt', 'only in ci-flags\n');
+
+  // Go-style booleans: a bare flag never takes the next word (here the context) as its value.
+  const steps = (args: string[]) => {
+    const r = tsbuild(['build', '--root', root, '-f', '-', ...args, ctx], { input: 'FROM scratch\nCOPY a.txt /\n' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stderr.split('\n').filter((l) => l.startsWith('--> '));
+  };
+  assert.equal(steps([]).length, 1);
+  for (const flags of [['--layers'], ['--layers=true'], ['--rm'], ['--rm=false'], ['--force-rm'], ['--force-rm=true', '--rm=true']]) {
+    assert.deepEqual(steps(flags), ['--> CACHED'], flags.join(' '));
+  }
+  assert.deepEqual(steps(['--layers=false']), ['--> COPY a.txt ...: --no-cache'], '--layers=false uses no cached step');
+  oneLineError(tsbuild(['build', '--root', root, '--layers=maybe', ctx]), /^error: option '--layers' takes true or false, got 'maybe'$/, 2);
+
+  for (const [args, name] of [[['--squash'], '--squash'], [['-v', '/host:/ctr'], '--volume'], [['--volume=/host:/ctr'], '--volume'], [['--add-host', 'db:10.0.0.2'], '--add-host']] as const) {
+    oneLineError(tsbuild(['build', '--root', root, ...args, ctx]), new RegExp(`^Error: ${name} is not supported: `), 2);
+  }
+
+  const help = tsbuildOk(['build', '--help']).stdout;
+  assert.match(help, /--layers +for buildah scripts/);
+  assert.match(help, /--force-rm +for buildah scripts, no effect/);
+  assert.doesNotMatch(help, /--squash|--volume|--add-host|--no-layers/, 'refused and helper flags stay out of --help');
+});
+
 test('--debug adds the stack trace of an internal error only', () => {
   const r = tsbuild(['--debug', 'inspect', '--root', root, 'nope']);
   assert.equal(r.status, 1);
