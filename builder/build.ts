@@ -33,6 +33,11 @@ export interface BuildOptions {
   context: string;
   /** Containerfile path (default: Containerfile, else Dockerfile, in the context). */
   file?: string;
+  /**
+   * The Containerfile's text itself, read by the caller (podman's `-f -`: standard input); used
+   * instead of `file`. Messages call it "Containerfile"; only the context's ignore file applies.
+   */
+  containerfileText?: string;
   /** Store root (default: $TSBUILD_ROOT, /var/lib/tsbuild for root, else ~/.local/share/tsbuild). */
   root?: string;
   /** An already opened store (takes precedence over `root`). */
@@ -49,9 +54,9 @@ export interface BuildOptions {
   compression?: 'gzip' | 'zstd' | 'none';
   /** gzip 0–9 (default 1), zstd 1–19 (default 3) (buildah --compression-level). */
   compressionLevel?: number;
-  /** Extra labels `key=value` written into the final image config (buildah --label). */
+  /** Extra labels `key=value` written into the final image config (buildah --label); a bare `key` is an empty value. */
   labels?: string[];
-  /** Manifest annotations `key=value` (buildah --annotation). */
+  /** Manifest annotations `key=value` (buildah --annotation); a bare `key` is an empty value. */
   annotations?: string[];
   ignorefile?: string;
   platform?: string;
@@ -90,14 +95,28 @@ export interface BuildResult {
   config: ImageConfig;
 }
 
+/** `key=value` pairs; a bare `key` stands for an empty value, as buildah stores it. */
 function keyValues(list: string[] | undefined, what: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const kv of list ?? []) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw new UserError(`invalid ${what} "${kv}": expected key=value`);
-    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+    if (eq === 0 || kv === '') throw new UserError(`invalid ${what} "${kv}": expected key=value or key`);
+    if (eq < 0) out[kv] = '';
+    else out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
+}
+
+/** The Containerfile's text and, when it is a file, its path and the name messages give it. */
+async function readContainerfile(context: string, opts: BuildOptions): Promise<{ text: string; path?: string; name: string }> {
+  if (opts.containerfileText !== undefined) return { text: opts.containerfileText, name: 'Containerfile' };
+  const file = await findContainerfile(context, opts.file);
+  try {
+    const text = await readFile(file, 'utf8');
+    return { text, path: file, name: opts.file ?? (file.startsWith(context + '/') ? file.slice(context.length + 1) : file) };
+  } catch {
+    throw new UserError(`cannot read Containerfile ${file}`);
+  }
 }
 
 async function findContainerfile(context: string, file?: string): Promise<string> {
@@ -149,14 +168,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const platform = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   if (!platform) throw new UserError(`invalid --platform "${opts.platform}": expected os/arch[/variant]`);
 
-  const file = await findContainerfile(context, opts.file);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new UserError(`cannot read Containerfile ${file}`);
-  }
-  const parsed = parseContainerfile(text, opts.file ?? (file.startsWith(context + '/') ? file.slice(context.length + 1) : file));
+  const containerfile = await readContainerfile(context, opts);
+  const file = containerfile.path;
+  const parsed = parseContainerfile(containerfile.text, containerfile.name);
   const buildArgs = opts.buildArgs instanceof Map ? opts.buildArgs : new Map(Object.entries(opts.buildArgs ?? {}));
   const predefined = platformArgs(platform);
   let globalScope = new Map<string, string>();
@@ -179,7 +193,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 /** What build() worked out before solving. */
 interface BuildInputs {
   context: string;
-  file: string;
+  /** The Containerfile's path (none when its text was given): its own ignore file may sit beside it. */
+  file?: string;
   format: ManifestFormat;
   names: string[];
   labels: Record<string, string>;

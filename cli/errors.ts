@@ -13,23 +13,35 @@ export function setSourceBase(context: string): void {
   sourceBase = context;
 }
 
+/** A Containerfile that is no file on disk (`build -f -`), by the name messages give it. */
+const sourceTexts = new Map<string, string>();
+export function setSourceText(file: string, text: string): void {
+  sourceTexts.set(file, text);
+}
+
+/** The text of the Containerfile a location names: given (stdin), or read from disk. */
+function sourceOf(file: string): string | undefined {
+  const given = sourceTexts.get(file);
+  if (given !== undefined) return given;
+  for (const p of [isAbsolute(file) ? file : resolve(sourceBase ?? '.', file), resolve(file)]) {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      /* try the next place */
+    }
+  }
+  return undefined;
+}
+
 /**
  * The offending Containerfile line with a caret under the word the parser pointed at, as compilers
- * print it. Empty when the file cannot be read (stdin, ONBUILD triggers from an image) or when no
- * column is known: then the `file:line:` prefix of the message is all there is.
+ * print it. Empty when the file cannot be read (ONBUILD triggers from an image) or when no column
+ * is known: then the `file:line:` prefix of the message is all there is.
  */
 export function sourceExcerpt(loc: SourceLocation): string {
   if (loc.column === undefined || loc.line < 1) return '';
-  let text: string;
-  try {
-    text = readFileSync(isAbsolute(loc.file) ? loc.file : resolve(sourceBase ?? '.', loc.file), 'utf8');
-  } catch {
-    try {
-      text = readFileSync(resolve(loc.file), 'utf8');
-    } catch {
-      return '';
-    }
-  }
+  const text = sourceOf(loc.file);
+  if (text === undefined) return '';
   const line = text.split(/\r?\n/)[loc.line - 1];
   if (line === undefined) return '';
   const shown = oneLine(line.replace(/\t/g, ' '));

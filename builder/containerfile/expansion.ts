@@ -6,7 +6,7 @@
 //   ENV, LABEL  keys and values
 //   ARG         defaults (not names)
 //   COPY, ADD   sources, dest, --from --chown --chmod --checksum --exclude; heredoc bodies when
-//               heredoc.expand
+//               heredoc.expand (with `\` as escape and quotes kept: expandHeredocBody)
 //   EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL   their arguments
 //   RUN         --mount values only; the command itself is left to the shell
 //   CMD, ENTRYPOINT, SHELL, HEALTHCHECK, ONBUILD, MAINTAINER   nothing

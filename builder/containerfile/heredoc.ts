@@ -1,8 +1,10 @@
 // Recognising heredoc operators (`<<EOF`, `<<-EOF`, `<<"EOF"`, `3<<EOF`) in an instruction line,
 // per BuildKit: the line is split into shell words (quotes and escapes kept, variables not
-// expanded) and every word that is entirely a heredoc operator opens one heredoc, in order.
+// expanded) and every word that is entirely a heredoc operator opens one heredoc, in order. And
+// expanding the body of a COPY/ADD heredoc whose delimiter was not quoted.
 
-import { lex, LexError } from './lexer.js';
+import { UserError, type SourceLocation } from '../../oci/errors.js';
+import { lex, LexError, type Lookup } from './lexer.js';
 
 const HEREDOC_RE = /^(\d*)<<(-?)([^<]*)$/;
 const noVars = () => undefined;
@@ -66,4 +68,21 @@ export function heredocOperatorsInLine(line: string): HeredocOperator[] {
 /** `<<-`: strip leading tabs from every body line. */
 export function chompHeredoc(content: string): string {
   return content.replace(/^\t+/gm, '');
+}
+
+/**
+ * The body of a COPY/ADD heredoc with an unquoted delimiter, expanded as BuildKit does (its
+ * SupportsSingleWordExpansionRaw path): the whole body is one word for the lexer with `\` as the
+ * escape, whatever the escape directive says, and quotes are plain text since they belong to the
+ * file (usually a script). So `$V` and `${V:-x}` expand, `\$V` is a literal `$V`, and, as in
+ * BuildKit, any other backslash is an escape too (`\\` gives `\`, `\n` gives `n`). Errors
+ * (`${V:?msg}`, a `${` never closed) fail the build, at the instruction's line.
+ */
+export function expandHeredocBody(name: string, body: string, lookup: Lookup, location?: SourceLocation): string {
+  try {
+    return lex(body, lookup, { escape: '\\', skipProcessQuotes: true }).word;
+  } catch (e) {
+    if (e instanceof LexError) throw new UserError(`failed to expand heredoc ${name}: ${e.message}`, { location, cause: e });
+    throw e;
+  }
 }

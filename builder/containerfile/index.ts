@@ -5,5 +5,6 @@ export { INSTRUCTION_KINDS } from './types.js';
 export { parseContainerfile } from './parse.js';
 export { expandWord, expandWords, lookupFrom, type Lookup } from './lexer.js';
 export { parseDuration } from './duration.js';
+export { expandHeredocBody } from './heredoc.js';
 export { expandsVariables, expandsFlag } from './expansion.js';
 export { FLAG_SPECS } from './flags.js';

@@ -17,6 +17,8 @@ export interface LexOptions {
   rawEscapes?: boolean;
   /** Leave references to unset variables as written instead of expanding them to "". */
   skipUnsetEnv?: boolean;
+  /** Treat quote characters as ordinary text: no quoting, and they stay in the output (heredoc bodies). */
+  skipProcessQuotes?: boolean;
 }
 
 export interface LexResult {
@@ -118,11 +120,11 @@ class ShellWord {
           const tmp = this.processDollar();
           result += tmp;
           words.addString(tmp); // expanded text is subject to word splitting
-        } else if (ch === "'") {
+        } else if (ch === "'" && !this.opts.skipProcessQuotes) {
           const tmp = this.processSingleQuote();
           result += tmp;
           words.addRawString(tmp);
-        } else if (ch === '"') {
+        } else if (ch === '"' && !this.opts.skipProcessQuotes) {
           const tmp = this.processDoubleQuote();
           result += tmp;
           words.addRawString(tmp);

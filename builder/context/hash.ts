@@ -49,11 +49,13 @@ export class ContextHasher {
     for (const raw of sources) {
       const items = await expandSource(source, raw, { verb: opts.verb, location: opts.location, exclude });
       for (const item of items) {
-        h.update(`S\0${item.named}\0${item.path}\0${item.keepSymlink ? 1 : 0}\0`);
+        // The trailing 0 once flagged a source link copied as a link (never done now): kept so the
+        // keys of existing cache entries stay valid. `path` is where a followed link led.
+        h.update(`S\0${item.named}\0${item.path}\0` + '0\0');
         const st = source.rawStat(item.path);
         if (!st) continue;
         const nodes: Node[] = [{ rel: item.path, st }];
-        if (st.type === 'dir' && !item.keepSymlink) walk(source, item.path, '', exclude, nodes);
+        if (st.type === 'dir') walk(source, item.path, '', exclude, nodes);
         await this.digestFiles(nodes);
         let batch = '';
         for (const n of nodes) {

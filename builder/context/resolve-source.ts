@@ -1,7 +1,9 @@
 // Where a COPY/ADD source path really points. BuildKit (fsutil copy with FollowLinks) resolves the
-// whole source path with symlinks scoped to the source root, the final component included. For the
-// build context we are stricter about the final link: if following it would leave the context
-// (absolute or climbing target), the symlink itself is copied, so no host file is ever read.
+// whole source path with symlinks scoped to the source root, the final component included: an
+// absolute target starts again at the root and `..` stops there, as in a chroot. The build context
+// is such a root too: a source symlink to `/target` copies `<context>/target`, one to `/etc/passwd`
+// copies `<context>/etc/passwd` or is not found, and nothing outside the context is ever read.
+// buildah 1.28 does the same. (Symlinks *inside* a copied directory are copied as symlinks.)
 
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import { basenameRel, cleanPath, dirnameRel, joinRel } from './paths.js';
@@ -14,10 +16,8 @@ export interface SourceTree {
 export interface ResolvedSource {
   /** The path as named on the instruction, root-relative (its basename names the copy). */
   named: string;
-  /** The root-relative path whose entry is copied. */
+  /** The root-relative path whose entry is copied: no symlink anywhere in it. */
   path: string;
-  /** The final component is a symlink that is copied as a link, not followed. */
-  keepSymlink: boolean;
 }
 
 /** Context-relative form of a source named on COPY/ADD; '..' escaping the context is refused. */
@@ -38,20 +38,18 @@ export function treeReadLink(tree: SourceTree): ReadLink {
 }
 
 /**
- * Resolve `rel` in `tree`. `finalLinks`: 'scope' follows a final symlink with the target scoped to
- * the root (another stage's rootfs, where absolute links are normal); 'contain' follows it only
- * when it stays inside without clamping, else keeps the link. Undefined when nothing is there.
+ * Resolve `rel` in `tree`, every symlink (the last one too) scoped to the tree's root. Undefined
+ * when nothing is there, a dangling final link included (BuildKit reports it as not found).
  */
-export async function resolveSourcePath(tree: SourceTree, rel: string, finalLinks: 'scope' | 'contain'): Promise<ResolvedSource | undefined> {
-  if (rel === '') return { named: '', path: '', keepSymlink: false };
+export async function resolveSourcePath(tree: SourceTree, rel: string): Promise<ResolvedSource | undefined> {
+  if (rel === '') return { named: '', path: '' };
   const readLink = treeReadLink(tree);
   const parent = (await resolveScoped(dirnameRel(rel), readLink, true)).path;
   const full = joinRel(parent, basenameRel(rel));
   const st = await tree.lstat(full);
   if (!st) return undefined;
-  if (st.type !== 'symlink') return { named: rel, path: full, keepSymlink: false };
-  const followed = await resolveScoped(full, readLink, true);
-  if (finalLinks === 'contain' && followed.clamped) return { named: rel, path: full, keepSymlink: true };
-  if (!(await tree.lstat(followed.path))) return undefined; // dangling: BuildKit reports not found
-  return { named: rel, path: followed.path, keepSymlink: false };
+  if (st.type !== 'symlink') return { named: rel, path: full };
+  const followed = (await resolveScoped(full, readLink, true)).path;
+  if (!(await tree.lstat(followed))) return undefined;
+  return { named: rel, path: followed };
 }

@@ -13,24 +13,17 @@ const MAX_LINKS = 255;
 export interface ScopedResult {
   /** Root-relative resolved path ('' = root). */
   path: string;
-  /** True when some symlink on the way was absolute or climbed above the root and got clamped. */
-  clamped: boolean;
 }
 
 export async function resolveScoped(rel: string, readLink: ReadLink, followLast = true): Promise<ScopedResult> {
   const todo = rel.split('/').filter((s) => s !== '' && s !== '.');
   const done: string[] = [];
   let links = 0;
-  let clamped = false;
-  let viaLink = 0; // how many of the queued components came from link targets
   while (todo.length > 0) {
     const comp = todo.shift()!;
-    const fromLink = viaLink > 0;
-    if (viaLink > 0) viaLink--;
     if (comp === '' || comp === '.') continue;
     if (comp === '..') {
-      if (done.length === 0) clamped ||= fromLink;
-      else done.pop();
+      done.pop(); // at the root, '..' stays there
       continue;
     }
     const cur = joinRel(done.join('/'), comp);
@@ -44,14 +37,8 @@ export async function resolveScoped(rel: string, readLink: ReadLink, followLast 
       continue;
     }
     if (++links > MAX_LINKS) throw new UserError(`too many levels of symbolic links: ${rel}`);
-    const parts = target.split('/');
-    if (target.startsWith('/')) {
-      done.length = 0;
-      clamped = true;
-    }
-    const extra = parts.filter((s) => s !== '');
-    todo.unshift(...extra);
-    viaLink += extra.length;
+    if (target.startsWith('/')) done.length = 0;
+    todo.unshift(...target.split('/').filter((s) => s !== ''));
   }
-  return { path: done.join('/'), clamped };
+  return { path: done.join('/') };
 }

@@ -25,6 +25,8 @@ import { parseRunFlags } from '../steps/run-flags.js';
 import { defaultRunOptions } from '../steps/run-options.js';
 import { envMap, currentShell, currentWorkdir, type StageState } from './stage-state.js';
 import type { StepContext } from './solver.js';
+import { resolveFromRef } from './from-ref.js';
+import type { SourceLocation } from '../../oci/errors.js';
 
 /**
  * `file:PATH` (or `file:<mount> seed:PATH`) → short digest of that file's content and metadata: kept
@@ -86,15 +88,10 @@ function addFiles(files: FileDigests, sel: SelectionDigest, prefix = ''): void {
   for (const [p, d] of sel.files) files.set(`file:${prefix}${p}`, d);
 }
 
-/** `--from=` / `from=`: an earlier stage (name or index) or an image. */
-async function fromInput(from: string, kc: KeyContext): Promise<string> {
-  const ctx = kc.step;
-  const stages = ctx.solve.plan.stages;
-  const byName = stages.find((s) => s.name === from.toLowerCase() && s.index < ctx.stageIndex);
-  const byIndex = /^[0-9]+$/.test(from) && Number(from) < ctx.stageIndex ? stages[Number(from)] : undefined;
-  const stage = byName ?? byIndex;
-  if (stage) return 'stage:' + (await kc.stageKey(stage.index));
-  return 'image:' + (await ctx.image(from)).record.manifestDigest;
+/** `--from=` / `from=`: an earlier stage's result key or an image's digest. */
+async function fromInput(from: string, flag: string, location: SourceLocation, kc: KeyContext): Promise<string> {
+  const ref = await resolveFromRef(from, flag, kc.step, location);
+  return ref.kind === 'stage' ? 'stage:' + (await kc.stageKey(ref.index)) : 'image:' + ref.image.record.manifestDigest;
 }
 
 /** Inputs of one step; metadata instructions must already be applied to `state`. */
@@ -111,7 +108,7 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
     const { location: _location, ...rest } = req;
     inputs['request'] = JSON.stringify({ ...rest, checksum, keepGitDir });
     if (from !== undefined) {
-      inputs['from'] = await fromInput(from, kc);
+      inputs['from'] = await fromInput(from, `${ins.kind} --from`, ins.pos, kc);
     } else {
       const local = req.sources.filter((s) => !isUrl(s));
       if (ins.kind === 'ADD' && local.length !== req.sources.length && checksum === undefined) uncacheable = 'ADD of a URL without --checksum always runs';
@@ -136,7 +133,7 @@ export async function stepKey(ins: Instruction, state: StageState, parent: strin
         inputs[id] = JSON.stringify({ ...m, present: run.secrets.has(m.id) });
       } else if (m.type === 'bind' || m.type === 'cache') {
         let source = '';
-        if (m.from !== undefined) source = await fromInput(m.from, kc);
+        if (m.from !== undefined) source = await fromInput(m.from, 'RUN --mount from', ins.pos, kc);
         else if (m.type === 'bind' || m.source !== undefined) {
           // A bind of the context (or a cache seeded from it): the bound files' content is an input.
           const sel = await kc.hasher.hashSources([m.source ?? '/'], { verb: 'RUN --mount', location: ins.pos });

@@ -53,7 +53,7 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
     }
     for (const item of await expandSource(src, s, opts)) {
       const st = await src.lstat(item.path);
-      if (st?.type === 'file' && !item.keepSymlink) {
+      if (st?.type === 'file') {
         const content = await src.content(item.path);
         const data = 'data' in content ? content.data : await readFile(content.path);
         const raw = asTar(data, (limit) => fail(opts, `ADD failed: archive ${JSON.stringify(s)} expands to more than ${limit} bytes (a decompression bomb?); set TSBUILD_ADD_MAX_BYTES to allow more`));

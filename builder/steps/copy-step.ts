@@ -3,9 +3,10 @@
 import { UserError } from '../../oci/errors.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
 import type { Instruction } from '../containerfile/index.js';
-import { expandWord } from '../containerfile/index.js';
+import { expandHeredocBody, expandWord } from '../containerfile/index.js';
 import { flagValue } from '../plan/stages.js';
 import type { StepContext } from '../solve/solver.js';
+import { resolveFromRef } from '../solve/from-ref.js';
 import { currentWorkdir, expansionLookup } from '../solve/stage-state.js';
 import { RootfsSource, planCopy, type CopyRequest, type CopySource } from './copy.js';
 import { buildContextSource, type ContextSource } from './copy-source.js';
@@ -20,21 +21,11 @@ function contextSource(ctx: StepContext): ContextSource {
   return buildContextSource(ctx.solve);
 }
 
-/** `--from=` names a stage (by name or index) or an image. */
+/** `--from=`: an earlier stage's or an image's filesystem. */
 async function fromSource(from: string, ins: CopyInstruction, ctx: StepContext): Promise<CopySource> {
-  const stages = ctx.solve.plan.stages;
-  const lower = from.toLowerCase();
-  const byName = stages.find((s) => s.name === lower && s.index < ctx.stageIndex);
-  const byIndex = /^[0-9]+$/.test(from) && Number(from) < ctx.stageIndex ? stages[Number(from)] : undefined;
-  const stage = byName ?? byIndex;
-  if (stage) return new RootfsSource(await ctx.rootfs(await ctx.stageResult(stage.index)));
-  try {
-    const img = await ctx.image(from);
-    return new RootfsSource(new RootfsView(await ctx.solve.store.snapshots.ensure(img.layers)));
-  } catch (e) {
-    if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} --from=${from}: ${e.message}`, { location: ins.pos });
-    throw e;
-  }
+  const ref = await resolveFromRef(from, `${ins.kind} --from`, ctx, ins.pos);
+  if (ref.kind === 'stage') return new RootfsSource(await ctx.rootfs(await ctx.stageResult(ref.index)));
+  return new RootfsSource(new RootfsView(await ctx.solve.store.snapshots.ensure(ref.image.layers)));
 }
 
 /** The instruction's words expanded into a copy request (also what the step's cache key hashes). */
@@ -54,7 +45,7 @@ export function copyRequest(ins: CopyInstruction, state: StepContext['state']) {
     link: flagValue(ins, 'link') !== undefined,
     exclude: ins.flags.filter((f) => f.name === 'exclude').map((f) => word(f.value ?? '')),
     parents: flagValue(ins, 'parents') !== undefined,
-    heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredoc(h.content, lookup, state.escape) : h.content })),
+    heredocs: ins.heredocs.map((h) => ({ name: h.name, content: h.expand ? expandHeredocBody(h.name, h.content, lookup, ins.pos) : h.content })),
     location: ins.pos,
   };
   return { req, from: flag('from'), checksum: flag('checksum'), keepGitDir: flagValue(ins, 'keep-git-dir') !== undefined };
@@ -89,15 +80,4 @@ async function located<T>(ins: CopyInstruction, p: Promise<T>): Promise<T> {
     if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} failed: ${e.message}`, { location: ins.pos, hint: e.hint, exitCode: e.exitCode, cause: e });
     throw e;
   }
-}
-
-/** Heredoc bodies expand variables line by line, keeping quotes literally (BuildKit's rule). */
-function expandHeredoc(content: string, lookup: (n: string) => string | undefined, escape: string): string {
-  return content.replace(/\$(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)/g, (m) => {
-    try {
-      return expandWord(m, lookup, escape);
-    } catch {
-      return m;
-    }
-  });
 }

@@ -58,7 +58,6 @@ export async function expandSource(src: CopySource, raw: string, opts: CopyOptio
 
 async function expandSourceUnlocated(src: CopySource, raw: string, opts: CopyOptions): Promise<ResolvedSource[]> {
   const rel = src.kind === 'context' ? contextSourcePath(raw, opts.location, opts.verb) : toRootRel(raw);
-  const policy = src.kind === 'context' ? 'contain' : 'scope';
   const notFound = (): never => {
     const where = src.kind === 'context' ? 'build context or excluded by .dockerignore' : 'source stage';
     return fail(opts, `${opts.verb} failed: file not found in ${where}: stat ${raw}: file does not exist`);
@@ -66,7 +65,7 @@ async function expandSourceUnlocated(src: CopySource, raw: string, opts: CopyOpt
   const segs = rel === '' ? [] : rel.split('/');
   const wild = segs.findIndex(hasWildcard);
   if (wild < 0) {
-    const r = await resolveSourcePath(src, rel, policy);
+    const r = await resolveSourcePath(src, rel);
     return r ? [r] : notFound();
   }
   const prefix = segs.slice(0, wild).join('/');
@@ -95,7 +94,7 @@ async function expandSourceUnlocated(src: CopySource, raw: string, opts: CopyOpt
   if (matches.length === 0) fail(opts, `${opts.verb} failed: no source files were specified (no items matching ${JSON.stringify(raw)})`);
   const out: ResolvedSource[] = [];
   for (const m of matches) {
-    const r = await resolveSourcePath(src, joinRel(base, m), policy);
+    const r = await resolveSourcePath(src, joinRel(base, m));
     if (r) out.push({ ...r, named: joinRel(prefix, m) });
   }
   return out.length > 0 ? out : notFound();
@@ -131,7 +130,7 @@ function entryFor(st: SourceStat, target: string, opts: CopyOptions): PlannedEnt
 export async function copyResolved(plan: LayerPlan, src: CopySource, item: ResolvedSource, dest: Destination, opts: CopyOptions): Promise<void> {
   const st = await src.lstat(item.path);
   if (!st) plan.fail(`${opts.verb} failed: file not found: ${item.named}`);
-  if (st.type === 'dir' && !item.keepSymlink) {
+  if (st.type === 'dir') {
     await copyDirInto(plan, src, item.path, st, dest.rel, opts);
     return;
   }

@@ -12,6 +12,7 @@ import { contextBindSource } from './context-bind.js';
 import { buildContextSource } from './copy-source.js';
 import type { StageState } from '../solve/stage-state.js';
 import type { StepContext } from '../solve/solver.js';
+import { resolveFromRef } from '../solve/from-ref.js';
 import type { MountReq } from './mounts-parse.js';
 
 export interface PreparedMounts {
@@ -23,23 +24,12 @@ export interface PreparedMounts {
 
 const asRoot = () => (process.getuid?.() ?? 0) === 0;
 
-/** `from=` names an earlier stage (by name or index) or an image: its snapshot dirs, lowest first. */
+/** `from=` names an earlier stage or an image: its snapshot dirs, lowest first. */
 async function fromLayers(from: string, ctx: StepContext, loc: SourceLocation): Promise<{ lowers: string[]; state?: StageState }> {
-  const stages = ctx.solve.plan.stages;
-  const byName = stages.find((s) => s.name === from.toLowerCase() && s.index < ctx.stageIndex);
-  const byIndex = /^\d+$/.test(from) && Number(from) < ctx.stageIndex ? stages[Number(from)] : undefined;
-  const stage = byName ?? byIndex;
-  if (stage) {
-    const state = await ctx.stageResult(stage.index);
-    return { lowers: await ctx.solve.store.snapshots.ensure(state.layers), state };
-  }
-  try {
-    const img = await ctx.image(from);
-    return { lowers: await ctx.solve.store.snapshots.ensure(img.layers) };
-  } catch (e) {
-    if (e instanceof UserError && !e.location) throw new UserError(`RUN --mount from=${from}: ${e.message}`, { location: loc });
-    throw e;
-  }
+  const ref = await resolveFromRef(from, 'RUN --mount from', ctx, loc);
+  if (ref.kind === 'image') return { lowers: await ctx.solve.store.snapshots.ensure(ref.image.layers) };
+  const state = await ctx.stageResult(ref.index);
+  return { lowers: await ctx.solve.store.snapshots.ensure(state.layers), state };
 }
 
 async function copyFrom(from: string, source: string, ctx: StepContext, scratch: RunScratch, loc: SourceLocation): Promise<string> {

@@ -1,5 +1,6 @@
 // What `tsbuild build` does with its flags (build.ts declares them).
 import { writeFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
 import { build } from '../../builder/build.js';
 import { parseBuildArgs } from '../../builder/plan/args.js';
 import { parseSecretSpec, type RunNetwork } from '../../builder/steps/run-options.js';
@@ -12,7 +13,7 @@ import { openDestination, openSource } from '../../registry/open.js';
 import { parseTransportReference } from '../../registry/transport-ref.js';
 import type { TransportReference } from '../../registry/transport.js';
 import type { Progress } from '../progress.js';
-import { setSourceBase } from '../errors.js';
+import { setSourceBase, setSourceText } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import type { BuildFlags } from './build.js';
 import { parseSeconds, securityOptions, storeFor } from './common.js';
@@ -42,7 +43,11 @@ function cacheRef(s: string): TransportReference {
 }
 
 export async function buildAction(context: string, flags: BuildFlags, progress: Progress): Promise<void> {
-  setSourceBase(flags.file ? '.' : context);
+  // `-f -`: the Containerfile comes on standard input, as with podman build (build() calls it "Containerfile").
+  const containerfileText = flags.file === '-' ? await text(process.stdin) : undefined;
+  const file = containerfileText === undefined ? flags.file : undefined;
+  if (containerfileText !== undefined) setSourceText('Containerfile', containerfileText);
+  else setSourceBase(file ? '.' : context);
   const store = await storeFor(flags);
   const sde = process.env.SOURCE_DATE_EPOCH;
   const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
@@ -52,7 +57,8 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UserError(`--jobs must be a positive number, got "${flags.jobs}"`);
   const result = await build({
     context,
-    file: flags.file,
+    file,
+    containerfileText,
     store,
     tags: flags.tag,
     buildArgs: parseBuildArgs(flags.buildArg),
@@ -79,7 +85,8 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
         throw new UserError((e as Error).message);
       }
     })),
-    noCache: !flags.cache,
+    // buildah's --layers=false: no cached step is used (tsbuild still records them for later builds).
+    noCache: !flags.cache || flags.layers === false,
     noCacheFilter: flags.cacheFilter,
     ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
     ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),

@@ -127,3 +127,31 @@ test('multi-stage: COPY --from a stage by name and index, unused stage skipped',
     ].join('\n'),
   );
 });
+
+test('symlinks named as COPY sources are followed inside the context; links in copied dirs stay links', () => {
+  compare(
+    'source-links',
+    {
+      'target.txt': 't\n',
+      'dir/inner.txt': 'i\n',
+      'dir/inner-abs': { link: '/target.txt' },
+      'abs-link': { link: '/target.txt' },
+      'rel-link': { link: 'target.txt' },
+      'dir-link': { link: 'dir' },
+      'sub/up-link': { link: '../../../../target.txt' },
+      'sub/abs-dir-link': { link: '/dir' },
+      'globbed-1': { link: '/target.txt' },
+      'globbed-2': { link: 'dir/inner.txt' },
+    },
+    [
+      'FROM scratch',
+      'COPY abs-link rel-link /one/',
+      'COPY dir-link /two/',
+      'COPY sub/up-link /three/',
+      'COPY sub/abs-dir-link/inner.txt /four/',
+      'COPY globbed-* /five/',
+      'COPY dir /six/',
+      '',
+    ].join('\n'),
+  );
+});

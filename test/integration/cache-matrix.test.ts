@@ -4,11 +4,12 @@
 // did not run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { utimesSync, writeFileSync } from 'node:fs';
+import { symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tsbuildOk, TempDir } from '../helpers/cli.js';
 import { makeBusyboxImage, type BusyboxImage } from '../helpers/busybox-image.js';
 import { build, diffIds, outcomes, verdicts } from './cache-helpers.js';
+import { imageBlobs } from '../fuzz/hostile-kit.js';
 
 // Steps: 1 FROM, 2 COPY base.txt, 3 RUN stamp1, 4 COPY app/, 5 RUN stamp2, 6 ARG VERSION, 7 ENV,
 // 8 RUN uses VERSION, 9 LABEL. Layers: [base, 2, 3, 4, 5, 8].
@@ -133,6 +134,27 @@ test('--no-cache runs every step; the cache is still used afterwards', () => {
   for (const o of r.out) assert.equal(o.cached, false);
   assert.equal(r.out[0]!.reason, '--no-cache');
   assert.deepEqual(rebuild().v, ALL_HIT);
+});
+
+test('a COPY of a source symlink keys on the file it leads to', () => {
+  const links = join(tmp.path, 'links');
+  tmp.file('links/Containerfile', 'FROM scratch\nCOPY current /etc/app.conf\n');
+  tmp.file('links/conf/v1.conf', 'v=1\n');
+  tmp.file('links/conf/v2.conf', 'v=1\n');
+  symlinkSync('/conf/v1.conf', join(links, 'current'));
+  const first = build(root, ['-t', 'links', links]);
+  assert.deepEqual(verdicts(build(root, ['-t', 'links', links]).stderr), { 2: 'hit' });
+  writeFileSync(join(links, 'conf/v1.conf'), 'v=2\n');
+  const changed = build(root, ['-t', 'links', links]);
+  assert.deepEqual(outcomes(changed.stderr).map((o) => [o.cached, o.reason]), [[false, 'conf/v1.conf changed']]);
+  assert.notEqual(changed.id, first.id);
+  // The link moved to another file: a different source, whose content is what the layer holds.
+  unlinkSync(join(links, 'current'));
+  symlinkSync('conf/v2.conf', join(links, 'current'));
+  const moved = build(root, ['-t', 'links', links]);
+  assert.equal(outcomes(moved.stderr)[0]!.cached, false);
+  const layer = imageBlobs(root, 'links', tmp.path).find((b) => b.data.includes('etc/app.conf'))!;
+  assert.ok(layer.data.includes('v=1\n') && !layer.data.includes('v=2\n'), 'the layer holds conf/v2.conf');
 });
 
 test('changing the base image: every step rebuilds', () => {

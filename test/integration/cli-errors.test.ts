@@ -36,6 +36,11 @@ const MALFORMED: [string, string, RegExp][] = [
   ['unknown base image', 'FROM localhost/no-such-image:1\n', /^Error: Containerfile:1: .*localhost\/no-such-image:1/],
   ['unknown --chown user', 'FROM scratch\nCOPY --chown=nobody a /a\n', /^Error: Containerfile:2: unable to find user nobody/],
   ['bad EXPOSE', 'FROM scratch\nEXPOSE 80/xyz\n', /^Error: Containerfile:2: invalid port/],
+  ['COPY --from an unknown name', 'FROM scratch\nCOPY --from=nostage a /a\n', /^Error: Containerfile:2: COPY --from=nostage: no stage or image found with that name$/],
+  ['COPY --from empty', 'FROM scratch\nCOPY --from= a /a\n', /^Error: Containerfile:2: COPY --from= is empty: it must name a stage or an image$/],
+  ['COPY --from expanding to nothing', 'FROM scratch\nARG S\nCOPY --from=$S a /a\n', /^Error: Containerfile:3: COPY --from= is empty/],
+  ['COPY --from an invalid reference', 'FROM scratch\nCOPY --from=Bad@Ref a /a\n', /^Error: Containerfile:2: COPY --from=Bad@Ref: /],
+  ['RUN --mount from an unknown name', 'FROM scratch\nRUN --mount=from=nostage,target=/x true\n', /^Error: Containerfile:2: RUN --mount from=nostage: no stage or image found with that name$/],
 ];
 
 for (const [name, containerfile, pattern] of MALFORMED) {
@@ -48,6 +53,19 @@ for (const [name, containerfile, pattern] of MALFORMED) {
     assert.notEqual(tsbuild(['inspect', '--root', root, 'should-not-exist']).status, 0, 'nothing was tagged');
   });
 }
+
+test('an unknown --from says which stage was meant', () => {
+  const ctx = tmp.dir('from-hint');
+  tmp.file('from-hint/Containerfile', 'FROM scratch AS builder\nCOPY a /a\nFROM scratch\nCOPY --from=buidler /a /a\n');
+  tmp.file('from-hint/a', 'a\n');
+  let r = tsbuild(['build', '--root', root, '--pull=never', ctx]);
+  assertOneLineError(r, /^Error: Containerfile:4: COPY --from=buidler: no stage or image found with that name$/);
+  assert.match(r.stderr, /^Hint: did you mean stage "builder"\?$/m);
+  tmp.file('from-hint/Containerfile', 'FROM scratch\nCOPY --from=later /a /a\nFROM scratch AS later\nCOPY --from=0 /a /b\n');
+  r = tsbuild(['build', '--root', root, '--pull=never', ctx]);
+  assertOneLineError(r, /^Error: Containerfile:2: COPY --from=later: no stage or image found with that name$/);
+  assert.match(r.stderr, /^Hint: stage "later" is defined after this line; only earlier stages can be used$/m);
+});
 
 test('a misspelled instruction gets a hint', () => {
   const ctx = tmp.dir('hint');
@@ -66,14 +84,11 @@ test('a base image of another platform than the build is refused at its FROM lin
   assert.equal(tsbuild(['build', '--root', root, '--platform', host, tmp.dir('plat')]).status, 0, 'the matching platform builds');
 });
 
-test('a symlink in the context pointing outside is copied as a link, never followed', () => {
+test('a source symlink pointing outside the context resolves inside it, where nothing is: one positioned line', () => {
   const ctx = tmp.dir('escape-link');
   tmp.file('escape-link/Containerfile', 'FROM scratch\nCOPY evil /evil\n');
   symlinkSync('/etc/shadow', join(ctx, 'evil'));
-  const r = tsbuild(['build', '--root', root, '-t', 'escape-link', ctx]);
-  assert.equal(r.status, 0, r.stderr);
-  const manifest = JSON.parse(tsbuild(['inspect', '--root', root, '--type', 'manifest', 'escape-link']).stdout);
-  assert.ok(manifest.layers[0].size < 1000, 'the layer holds a symlink, not the content of /etc/shadow');
+  assertOneLineError(tsbuild(['build', '--root', root, '-t', 'escape-link', ctx]), /^Error: Containerfile:2: COPY failed: file not found in build context .*: stat evil: file does not exist$/);
 });
 
 test('command-line errors: unknown image, bad transport, bad flag', () => {

@@ -1,12 +1,13 @@
 // Hostile build contexts: COPY of ../x, of symlinks pointing outside the context or at /etc/shadow,
 // of absolute symlinks, of symlinked directories in the middle of a path, from another stage through
 // its symlinks, and into destinations that are symlinks out of the rootfs. Each case either fails
-// with a positioned one-line error or builds an image holding none of the outside content; and a
+// with a positioned one-line error or builds an image holding none of the outside content (a source
+// symlink is followed with the context as its root: what it names *in the context* is copied); and a
 // marker tree outside the context and store proves nothing outside was read into the image,
 // created or changed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TempDir, tsbuild } from '../helpers/cli.js';
 import { Marker, imageBlobs, layerEntries } from '../fuzz/hostile-kit.js';
@@ -35,20 +36,53 @@ interface Case {
   setup?: (ctx: string, outside: string) => void;
   /** 'fail' or 'ok' when the outcome is fixed; undefined: either is acceptable if contained. */
   expect?: 'fail' | 'ok';
+  /** Text the image must hold (a decoy in the context that a link resolves to). */
+  holds?: string;
 }
+
+const DECOY = 'decoy file of the context';
 
 function ln(ctx: string, name: string, target: string): void {
   mkdirSync(join(ctx, name, '..'), { recursive: true });
   symlinkSync(target, join(ctx, name));
 }
 
+/** A file at `rel` inside the context (an absolute `rel` too) holding DECOY. */
+function decoy(ctx: string, rel: string): void {
+  const p = join(ctx, rel);
+  mkdirSync(join(p, '..'), { recursive: true });
+  writeFileSync(p, DECOY + '\n');
+}
+
 const CASES: Case[] = [
   { name: 'COPY ../x', containerfile: () => 'FROM scratch\nCOPY ../outside/secret.txt /x\n', expect: 'fail' },
   { name: 'COPY ../../../etc/shadow', containerfile: () => 'FROM scratch\nCOPY ../../../../../../etc/shadow /x\n', expect: 'fail' },
   { name: 'COPY /etc/shadow (absolute source is context-relative)', containerfile: () => 'FROM scratch\nCOPY /etc/shadow /x\n', expect: 'fail' },
-  { name: 'relative symlink out of the context', setup: (c) => ln(c, 'evil', '../outside/secret.txt'), containerfile: () => 'FROM scratch\nCOPY evil /x\n' },
-  { name: 'absolute symlink to the secret', setup: (c, o) => ln(c, 'evil', join(o, 'secret.txt')), containerfile: () => 'FROM scratch\nCOPY evil /x\n' },
-  { name: 'symlink to /etc/shadow', setup: (c) => ln(c, 'shadow', '/etc/shadow'), containerfile: () => 'FROM scratch\nCOPY shadow /x\n' },
+  { name: 'relative symlink out of the context', setup: (c) => ln(c, 'evil', '../outside/secret.txt'), containerfile: () => 'FROM scratch\nCOPY evil /x\n', expect: 'fail' },
+  { name: 'absolute symlink to the secret', setup: (c, o) => ln(c, 'evil', join(o, 'secret.txt')), containerfile: () => 'FROM scratch\nCOPY evil /x\n', expect: 'fail' },
+  { name: 'symlink to /etc/shadow', setup: (c) => ln(c, 'shadow', '/etc/shadow'), containerfile: () => 'FROM scratch\nCOPY shadow /x\n', expect: 'fail' },
+  {
+    name: 'symlink to /etc/shadow reads the context\'s etc/shadow',
+    setup: (c) => { ln(c, 'shadow', '/etc/shadow'); decoy(c, 'etc/shadow'); },
+    containerfile: () => 'FROM scratch\nCOPY shadow /x\n',
+    expect: 'ok',
+    holds: DECOY,
+  },
+  {
+    name: 'relative symlink climbing out stops at the context root',
+    setup: (c) => { ln(c, 'a/b/evil', '../../../../../outside/secret.txt'); decoy(c, 'outside/secret.txt'); },
+    containerfile: () => 'FROM scratch\nCOPY a/b/evil /x\n',
+    expect: 'ok',
+    holds: DECOY,
+  },
+  {
+    name: 'wildcard matching a symlink to the outside reads the context',
+    setup: (c, o) => { ln(c, 'link-1', join(o, 'secret.txt')); decoy(c, join(o, 'secret.txt')); },
+    containerfile: () => 'FROM scratch\nCOPY link-* /w/\n',
+    expect: 'ok',
+    holds: DECOY,
+  },
+  { name: 'symlink to / is the context root', setup: (c) => ln(c, 'root', '/'), containerfile: () => 'FROM scratch\nCOPY root/a.txt /x\n', expect: 'ok', holds: 'harmless' },
   { name: 'symlinked directory in the middle of a path', setup: (c) => ln(c, 'sub', '../outside'), containerfile: () => 'FROM scratch\nCOPY sub/secret.txt /x\n' },
   { name: 'absolute symlinked directory in the middle of a path', setup: (c, o) => ln(c, 'a/b', o), containerfile: () => 'FROM scratch\nCOPY a/b/dir/inner.txt /x\n' },
   { name: 'symlink to /etc in the middle of a path', setup: (c) => ln(c, 'etc', '/etc'), containerfile: () => 'FROM scratch\nCOPY etc/shadow /x\n' },
@@ -62,25 +96,30 @@ const CASES: Case[] = [
   },
   { name: 'destination with ../ stays in the rootfs', containerfile: (_o, s) => `FROM scratch\nCOPY a.txt ../../../../../../tmp/${s}\n`, expect: 'ok' },
   { name: 'WORKDIR ../.. then a relative destination', containerfile: (_o, s) => `FROM scratch\nWORKDIR ../../../..\nCOPY a.txt ./${s}\n`, expect: 'ok' },
+  // The symlinks below reach the image as links inside a copied directory (`COPY links/ /`).
   {
     name: 'destination below a symlink to the outside directory (absolute)',
-    setup: (c, o) => ln(c, 'out', o),
-    containerfile: (_o, s) => `FROM scratch\nCOPY out /out\nCOPY a.txt /out/${s}\nCOPY a.txt /out/secret.txt\n`,
+    setup: (c, o) => ln(c, 'links/out', o),
+    containerfile: (_o, s) => `FROM scratch\nCOPY links/ /\nCOPY a.txt /out/${s}\nCOPY a.txt /out/secret.txt\n`,
+    expect: 'ok',
   },
   {
     name: 'destination below a relative symlink climbing out of the rootfs',
-    setup: (c) => ln(c, 'up', '../../../../../../../../tmp'),
-    containerfile: (_o, s) => `FROM scratch\nCOPY up /up\nCOPY a.txt /up/${s}\n`,
+    setup: (c) => ln(c, 'links/up', '../../../../../../../../tmp'),
+    containerfile: (_o, s) => `FROM scratch\nCOPY links/ /\nCOPY a.txt /up/${s}\n`,
+    expect: 'ok',
   },
   {
     name: 'destination that is itself a symlink to a host file',
-    setup: (c, o) => ln(c, 'target', join(o, 'secret.txt')),
-    containerfile: () => 'FROM scratch\nCOPY target /target\nCOPY a.txt /target\n',
+    setup: (c, o) => ln(c, 'links/target', join(o, 'secret.txt')),
+    containerfile: () => 'FROM scratch\nCOPY links/ /\nCOPY a.txt /target\n',
+    expect: 'ok',
   },
   {
     name: 'COPY --from a stage through its hostile symlinks',
-    setup: (c, o) => { ln(c, 'sub', o); ln(c, 'shadow', '/etc/shadow'); },
-    containerfile: () => 'FROM scratch AS a\nCOPY sub /sub\nCOPY shadow /shadow\nFROM scratch\nCOPY --from=a /sub/secret.txt /x\nCOPY --from=a /shadow /y\n',
+    setup: (c, o) => { ln(c, 'links/sub', o); ln(c, 'links/shadow', '/etc/shadow'); },
+    containerfile: () => 'FROM scratch AS a\nCOPY links/ /\nFROM scratch\nCOPY --from=a /sub/secret.txt /x\nCOPY --from=a /shadow /y\n',
+    expect: 'fail',
   },
   { name: 'COPY --from a stage with ../ in the source', containerfile: () => 'FROM scratch AS a\nCOPY a.txt /a\nFROM scratch\nCOPY --from=a ../../../../etc/shadow /y\n', expect: 'fail' },
 ];
@@ -108,6 +147,7 @@ for (const c of CASES) {
         assert.ok(!b.data.includes(marker.secret), `outside content leaked into blob ${b.name}`);
         assert.ok(!b.data.includes(shadowLine), `/etc/shadow leaked into blob ${b.name}`);
       }
+      if (c.holds) assert.ok(blobs.some((b) => b.data.includes(c.holds!)), `the image holds "${c.holds}"`);
       // Entry names (not symlink targets, which are only data) must stay below the root.
       for (const e of layerEntries(blobs)) assert.doesNotMatch(e, /^\/|^\.\.(\/|$)|\/\.\.(\/|$)/, `layer entry escapes: ${e}`);
     }

@@ -424,3 +424,35 @@ test('heredoc RUN forms: script, shebang, stdin to a command', () => {
   assert.equal(readFileSync(join(rootfs, 'h4'), 'utf8'), 'exec\n');
   assert.ok(!existsSync(join(rootfs, 'run/tsbuild-pipes')), 'script mount point left no trace');
 });
+
+test('heredoc COPY bodies expand as in BuildKit (`\\$` escapes, quotes kept); RUN bodies are the shell\'s', () => {
+  const cf = [
+    'FROM busybox',
+    'ARG V=argv',
+    'ENV HOME_DIR=/root',
+    'COPY <<EOF /s.sh',
+    '#!/bin/sh',
+    'echo "esc \\$HOME"',
+    'echo "home $HOME_DIR"',
+    "echo 'single $V'",
+    'echo "${NOPE:-dflt}"',
+    'EOF',
+    'COPY <<"EOF" /raw.txt',
+    'a: \\$V $V',
+    'EOF',
+    'COPY <<EOF /exp.txt',
+    'a: \\$V $V',
+    'EOF',
+    'RUN sh /s.sh > /s.out',
+    'RUN <<EOF',
+    'echo "run \\$HOME $V" > /r.out',
+    'EOF',
+    '',
+  ].join('\n');
+  const { rootfs } = buildAndUnpack('oci', 'heredoc-copy', cf);
+  assert.equal(readFileSync(join(rootfs, 's.sh'), 'utf8'), '#!/bin/sh\necho "esc $HOME"\necho "home /root"\necho \'single argv\'\necho "dflt"\n');
+  assert.equal(readFileSync(join(rootfs, 's.out'), 'utf8'), 'esc /root\nhome /root\nsingle argv\ndflt\n', 'the copied script runs');
+  assert.equal(readFileSync(join(rootfs, 'raw.txt'), 'utf8'), 'a: \\$V $V\n', 'a quoted delimiter: no expansion at all');
+  assert.equal(readFileSync(join(rootfs, 'exp.txt'), 'utf8'), 'a: $V argv\n');
+  assert.equal(readFileSync(join(rootfs, 'r.out'), 'utf8'), 'run $HOME argv\n', 'RUN heredocs reach the shell unexpanded');
+});

@@ -140,6 +140,50 @@ test('a Containerfile error shows the line with a caret under the offending word
   assert.match(r2.stderr, /^Hint: did you mean RUN\?$/m);
 });
 
+test('buildah flags CI scripts pass: -f - (stdin), a bare --label key', () => {
+  const ctx = tmp.dir('ci');
+  tmp.file('ci/a.txt', 'a\n');
+  tmp.file('ci/Containerfile', 'FROM scratch\nLABEL from=the-file\n');
+  const labels = (ref: string) => JSON.parse(tsbuildOk(['inspect', '--root', root, ref]).stdout).Config.Labels;
+
+  // -f -: the Containerfile on standard input, not the context's; its errors quote the stdin text.
+  const built = tsbuild(['build', '--root', root, '-f', '-', '-t', 'ci', '--label', 'bare', '--label', 'empty=', '--label', 'k=v', ctx], { input: 'FROM scratch\nCOPY a.txt /\nLABEL from=stdin\n' });
+  assert.equal(built.status, 0, built.stderr);
+  assert.deepEqual(labels('ci'), { from: 'stdin', bare: '', empty: '', k: 'v' }, 'a bare --label key gets an empty value, as in buildah');
+  const bad = tsbuild(['build', '--root', root, '-f', '-', ctx], { input: 'FROM scratch\n  RUNN x\n' });
+  oneLineError(bad, /^Error: Containerfile:2: unknown instruction: RUNN/);
+  assert.match(bad.stderr, /^2 \|   RUNN x$/m, 'the excerpt is from standard input');
+  oneLineError(tsbuild(['build', '--root', root, '--label', '=v', ctx]), /^Error: invalid label "=v"/);
+  assert.match(tsbuildOk(['build', '--help']).stdout, /-f, --file <path> +Containerfile to use, - for standard input/);
+});
+
+test('buildah flags CI scripts pass: --layers[=bool], --rm, --force-rm; refused ones say why', () => {
+  const ctx = tmp.dir('ci-flags');
+  tmp.file('ci-flags/a.txt', 'only in ci-flags\n');
+
+  // Go-style booleans: a bare flag never takes the next word (here the context) as its value.
+  const steps = (args: string[]) => {
+    const r = tsbuild(['build', '--root', root, '-f', '-', ...args, ctx], { input: 'FROM scratch\nCOPY a.txt /\n' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stderr.split('\n').filter((l) => l.startsWith('--> '));
+  };
+  assert.equal(steps([]).length, 1);
+  for (const flags of [['--layers'], ['--layers=true'], ['--rm'], ['--rm=false'], ['--force-rm'], ['--force-rm=true', '--rm=true']]) {
+    assert.deepEqual(steps(flags), ['--> CACHED'], flags.join(' '));
+  }
+  assert.deepEqual(steps(['--layers=false']), ['--> COPY a.txt ...: --no-cache'], '--layers=false uses no cached step');
+  oneLineError(tsbuild(['build', '--root', root, '--layers=maybe', ctx]), /^error: option '--layers' takes true or false, got 'maybe'$/, 2);
+
+  for (const [args, name] of [[['--squash'], '--squash'], [['-v', '/host:/ctr'], '--volume'], [['--volume=/host:/ctr'], '--volume'], [['--add-host', 'db:10.0.0.2'], '--add-host']] as const) {
+    oneLineError(tsbuild(['build', '--root', root, ...args, ctx]), new RegExp(`^Error: ${name} is not supported: `), 2);
+  }
+
+  const help = tsbuildOk(['build', '--help']).stdout;
+  assert.match(help, /--layers +for buildah scripts/);
+  assert.match(help, /--force-rm +for buildah scripts, no effect/);
+  assert.doesNotMatch(help, /--squash|--volume|--add-host|--no-layers/, 'refused and helper flags stay out of --help');
+});
+
 test('--debug adds the stack trace of an internal error only', () => {
   const r = tsbuild(['--debug', 'inspect', '--root', root, 'nope']);
   assert.equal(r.status, 1);

@@ -2,7 +2,7 @@
 // metadata-only changes (mtime) do not count, and the stat cache spares re-reading unchanged files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, utimesSync, writeFileSync, chmodSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContextHasher } from '../../builder/context/hash.js';
 import { StatCache } from '../../cache/stat-cache.js';
@@ -46,6 +46,28 @@ test('only selected, non-ignored files feed the digest', async () => {
     // --exclude drops files from the selection.
     const ex = await hasher().hashSources(['app/'], { verb: 'COPY', location: loc, exclude: ['b.js'] });
     assert.deepEqual([...ex.files.keys()].sort(), ['app', 'app/a.js']);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('a source symlink is hashed as what it leads to inside the context', async () => {
+  const { tmp, ctx, hasher } = setup();
+  try {
+    symlinkSync('/other.txt', join(ctx, 'link'));
+    const first = await hasher().hashSources(['link'], { verb: 'COPY', location: loc });
+    assert.deepEqual([...first.files.keys()], ['other.txt'], 'the target, at its place in the context');
+    writeFileSync(join(ctx, 'other.txt'), 'new content');
+    assert.notEqual((await hasher().hashSources(['link'], { verb: 'COPY', location: loc })).digest, first.digest, 'the target\'s content is an input');
+    // Pointing the link elsewhere changes the selection even when the content is the same.
+    writeFileSync(join(ctx, 'twin.txt'), 'new content');
+    const before = await hasher().hashSources(['link'], { verb: 'COPY', location: loc });
+    unlinkSync(join(ctx, 'link'));
+    symlinkSync('twin.txt', join(ctx, 'link'));
+    assert.notEqual((await hasher().hashSources(['link'], { verb: 'COPY', location: loc })).digest, before.digest);
+    // A link to a directory selects the directory's files.
+    symlinkSync('/app', join(ctx, 'dirlink'));
+    assert.deepEqual([...(await hasher().hashSources(['dirlink'], { verb: 'COPY', location: loc })).files.keys()].sort(), ['app', 'app/a.js', 'app/b.js']);
   } finally {
     tmp.cleanup();
   }

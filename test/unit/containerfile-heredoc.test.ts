@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseContainerfile, type Instruction, type InstructionOf } from '../../builder/containerfile/index.js';
+import { expandHeredocBody, lookupFrom, parseContainerfile, type Instruction, type InstructionOf } from '../../builder/containerfile/index.js';
 import { UserError } from '../../oci/errors.js';
 
 type Of<K extends Instruction['kind']> = InstructionOf<K>;
@@ -110,4 +110,31 @@ test('unterminated heredoc: positioned at the instruction', () => {
   assert.equal(err.location?.line, 2);
   assert.match(err.message, /^Containerfile\.x:2: unterminated heredoc/);
   assert.match(err.message, /"EOF"/);
+});
+
+test('COPY heredoc bodies expand as BuildKit does: `\\` escapes, quotes are text', () => {
+  const env = lookupFrom({ V: 'envv', HOME: '/root', EMPTY: '' });
+  const x = (body: string) => expandHeredocBody('EOF', body, env);
+  // The QA repro: `\$HOME` is a literal `$HOME`, no stray backslash left behind.
+  assert.equal(x('echo "esc \\$HOME"\n'), 'echo "esc $HOME"\n');
+  assert.equal(x('a: \\$V\nb: $V\nc: ${V}\n'), 'a: $V\nb: envv\nc: envv\n');
+  // Quotes do not quote: variables inside them expand and the quotes stay.
+  assert.equal(x(`single '$V' double "$V"\n`), `single 'envv' double "envv"\n`);
+  assert.equal(x("it's fine\n"), "it's fine\n", 'an unbalanced quote is just a character');
+  // The ${...} forms of the word lexer.
+  assert.equal(x('${NOPE:-dflt} ${EMPTY:-e} ${V:+set} ${V#e} ${V%v} ${V/n/N}\n'), 'dflt e set nvv env eNvv\n');
+  assert.equal(x('unset:[$NOPE] lone $ and $1 and $(cmd)\n'), 'unset:[] lone $ and  and $(cmd)\n');
+  // BuildKit's testCopyHeredocSpecialSymbols: `\` + newline, `\\\\`, `\\$`.
+  assert.equal(x('\\\n'), '\n');
+  assert.equal(x('\\\\\n'), '\\\n');
+  assert.equal(x('\\$\n'), '$\n');
+  assert.equal(x('printf "a\\tb"\n'), 'printf "atb"\n', 'every backslash escapes, as in BuildKit');
+  assert.equal(x('`backtick` stays\n'), '`backtick` stays\n', 'the escape directive does not apply');
+});
+
+test('COPY heredoc expansion errors fail at the instruction, naming the heredoc', () => {
+  const loc = { file: 'Containerfile', line: 4 };
+  assert.throws(() => expandHeredocBody('conf', 'x=${REQUIRED:?must be set}\n', lookupFrom({}), loc), (e: unknown) =>
+    e instanceof UserError && e.message === 'Containerfile:4: failed to expand heredoc conf: REQUIRED: must be set');
+  assert.throws(() => expandHeredocBody('conf', 'x=${V:-never closed\n', lookupFrom({}), loc), /Containerfile:4: failed to expand heredoc conf: syntax error: missing '}'$/);
 });

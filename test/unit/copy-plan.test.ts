@@ -132,11 +132,34 @@ test('symlinks: escape via .., link outside, absolute link, path through a symli
   await assert.rejects(planCopy(req({ sources: ['../x'], dest: '/' }), src, base()), (e: unknown) => e instanceof UserError && e.message === 'Containerfile:3: COPY failed: forbidden path outside the build context: ../x');
   await assert.rejects(planCopy(req({ sources: ['dir/../../x'], dest: '/' }), src, base()), /forbidden path outside the build context/);
 
-  // a symlink pointing outside is copied as the symlink itself, never its target's content
-  let es = await planCopy(req({ sources: ['abs-out', 'rel-out'], dest: '/l/' }), src, base(), { now: NOW });
-  assert.deepEqual(find(es, 'l/abs-out'), { ...find(es, 'l/abs-out'), type: 'symlink', linkname: path.join(outside, 'secret') });
-  assert.equal(find(es, 'l/abs-out').content, undefined);
-  assert.equal(find(es, 'l/rel-out').type, 'symlink');
+  // a source link is followed with the context as its root, like a chroot: an absolute target, or
+  // one climbing out, lands inside the context, never outside it
+  const notFound = (e: unknown) => e instanceof UserError && /^Containerfile:3: COPY failed: file not found in build context/.test(e.message);
+  await assert.rejects(planCopy(req({ sources: ['abs-out'], dest: '/l/' }), src, base()), notFound);
+  await assert.rejects(planCopy(req({ sources: ['rel-out'], dest: '/l/' }), src, base()), notFound);
+  await mkdir(path.join(ctx, 'etc'));
+  await writeFile(path.join(ctx, 'etc/passwd'), 'decoy in the context');
+  await mkdir(path.join(ctx, outside), { recursive: true });
+  await writeFile(path.join(ctx, outside, 'secret'), 'the context copy of the path');
+  let es = await planCopy(req({ sources: ['abs-out', 'rel-out'], dest: '/l/' }), new ContextSource(ctx), base(), { now: NOW });
+  assert.deepEqual([find(es, 'l/abs-out').type, find(es, 'l/abs-out').content], ['file', { path: path.join(ctx, outside, 'secret') }]);
+  assert.deepEqual([find(es, 'l/rel-out').type, find(es, 'l/rel-out').content], ['file', { path: path.join(ctx, 'etc/passwd') }]);
+  await symlink('/a.txt', path.join(ctx, 'abs-in'));
+  await symlink('dir/../../..', path.join(ctx, 'up-to-root'));
+  await symlink('missing', path.join(ctx, 'dangling'));
+  es = await planCopy(req({ sources: ['abs-in', 'up-to-root/b.txt'], dest: '/l/' }), src, base());
+  assert.deepEqual(find(es, 'l/abs-in').content, { path: path.join(ctx, 'a.txt') });
+  assert.deepEqual(find(es, 'l/b.txt').content, { path: path.join(ctx, 'b.txt') });
+  await assert.rejects(planCopy(req({ sources: ['dangling'], dest: '/l/' }), src, base()), notFound);
+  // wildcards follow the links they match, each copied under the link's own name
+  es = await planCopy(req({ sources: ['abs-*'], dest: '/w/' }), new ContextSource(ctx), base());
+  assert.deepEqual(es.filter((e) => e.path.startsWith('w/')).map((e) => [e.path, e.type, e.content]), [
+    ['w/abs-in', 'file', { path: path.join(ctx, 'a.txt') }],
+    ['w/abs-out', 'file', { path: path.join(ctx, outside, 'secret') }],
+  ]);
+  // a link to a directory copies the directory's contents
+  es = await planCopy(req({ sources: ['dirlink'], dest: '/dl/' }), src, base());
+  assert.deepEqual(paths(es).filter((p) => p.startsWith('dl/')), ['dl/sub', 'dl/sub/y', 'dl/x', 'dl/x-hard']);
   // a link inside the context named on the line is followed (BuildKit FollowSymlinks)
   es = await planCopy(req({ sources: ['link-in'], dest: '/l/' }), src, base());
   assert.equal(find(es, 'l/link-in').type, 'file');
@@ -148,7 +171,7 @@ test('symlinks: escape via .., link outside, absolute link, path through a symli
   assert.deepEqual(find(es, 'l/a.txt').content, { path: path.join(ctx, 'a.txt') }); // '/' means the context root
   // symlinks inside a copied directory stay symlinks; hardlinks stay hardlinks
   await symlink('/etc/shadow', path.join(ctx, 'dir/inner-link'));
-  es = await planCopy(req({ sources: ['dir'], dest: '/d/' }), src, base());
+  es = await planCopy(req({ sources: ['dir'], dest: '/d/' }), new ContextSource(ctx), base()); // (src has listed dir already)
   assert.deepEqual([find(es, 'd/inner-link').type, find(es, 'd/inner-link').linkname], ['symlink', '/etc/shadow']);
   assert.equal(find(es, 'd/x').type, 'file');
   assert.deepEqual([find(es, 'd/x-hard').type, find(es, 'd/x-hard').linkname, find(es, 'd/x-hard').content], ['hardlink', 'd/x', undefined]);
