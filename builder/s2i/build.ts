@@ -23,6 +23,7 @@ import { assembleRunLine, renderMain, renderSaveArtifacts } from './containerfil
 import { parseInjections, stageInjections, type InjectedFile, type InjectionSpec } from './inject.js';
 import { checkEnvName, mergeEnv, parseEnvFlag, parseEnvironmentFile, readEnvironmentFlagFile, type EnvList } from './env.js';
 import { applyS2iIgnore } from './ignore.js';
+import { notifyCallback, parseCallbackUrl } from './callback.js';
 import { generatedLabels } from './labels.js';
 import { finishOutputImage } from './output-image.js';
 import { parseRuntimeArtifacts } from './runtime-artifacts.js';
@@ -54,6 +55,8 @@ export interface S2IBuildOptions {
   incremental?: boolean;
   assembleUser?: string;
   allowedUids?: string;
+  /** POST `{"success", "labels"}` here when the build is over (S2I's --callback-url) */
+  callbackUrl?: string;
   /** write a Containerfile + upload/ context to this path instead of building */
   asDockerfile?: string;
   /** regex of source paths to leave out (default: anything in a .git directory); '' = nothing */
@@ -122,6 +125,25 @@ export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
     warnings.push(message);
     emit({ type: 'warning', message });
   };
+  const callback = opts.callbackUrl !== undefined ? parseCallbackUrl(opts.callbackUrl) : undefined;
+  if (!callback) return buildOnce(opts, warnings, warn);
+  if (opts.asDockerfile !== undefined) {
+    warn('--callback-url has no effect with --as-dockerfile: nothing is built');
+    return buildOnce(opts, warnings, warn);
+  }
+  let result: S2IBuildResult;
+  try {
+    result = await buildOnce(opts, warnings, warn);
+  } catch (e) {
+    await notifyCallback(callback, false, {}, warn);
+    throw e;
+  }
+  await notifyCallback(callback, true, result.config?.config?.Labels ?? {}, warn);
+  return result;
+}
+
+async function buildOnce(opts: S2IBuildOptions, warnings: string[], warn: (message: string) => void): Promise<S2IBuildResult> {
+  const emit = opts.onEvent ?? (() => undefined);
   const log = (message: string) => emit({ type: 's2i', message });
 
   // Everything the command line can get wrong is checked before any work.

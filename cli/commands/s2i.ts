@@ -3,6 +3,7 @@
 import { Option, type Command } from 'commander';
 import type { PullPolicyS2I, S2IBuildOptions, S2IEvent } from '../../builder/s2i/index.js';
 import type { Isolation } from '../../native/index.js';
+import { UserError } from '../../oci/errors.js';
 import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { collect, rootOption, storeFor } from './common.js';
@@ -38,6 +39,8 @@ interface S2IFlags extends RegistryFlags, S2IFlagOptions {
   runtimePullPolicy: string;
   isolation?: string;
   quiet?: boolean;
+  callbackUrl?: string;
+  run?: boolean;
 }
 
 const PULL_POLICIES = ['always', 'never', 'if-not-present'];
@@ -84,9 +87,12 @@ export function registerS2I(program: Command): void {
     .addOption(pullPolicyOption())
     .addOption(runtimePullPolicyOption())
     .addOption(isolationOption())
+    .option('--callback-url <url>', 'when the build is over, POST {"success": true|false, "labels": {...}} (JSON) to this http(s) URL, up to 3 attempts')
+    .option('--run', 'run the new image once it is built (as tsbuild run IMAGE); its exit status becomes ours')
     .option('-q, --quiet', 'print only the image ID (and warnings)');
   rootOption(registryOptions(build));
   build.action(async (source: string, builder: string, tag: string | undefined, flags: S2IFlags) => {
+    if (flags.run && flags.asDockerfile) throw new UserError('--run cannot be used with --as-dockerfile: nothing is built', { exitCode: 2 });
     const { s2iBuild } = await import('../../builder/s2i/index.js');
     const store = await storeFor(flags);
     const progress = plainProgress({ quiet: Boolean(flags.quiet) });
@@ -110,6 +116,7 @@ export function registerS2I(program: Command): void {
       ...(flags.assembleUser ? { assembleUser: flags.assembleUser } : {}),
       ...(flags.allowedUids ? { allowedUids: flags.allowedUids } : {}),
       ...(flags.asDockerfile ? { asDockerfile: flags.asDockerfile } : {}),
+      ...(flags.callbackUrl !== undefined ? { callbackUrl: flags.callbackUrl } : {}),
       exclude: flags.exclude ?? '(^|/)\\.git(/|$)',
       copy: Boolean(flags.copy),
       keepSymlinks: Boolean(flags.keepSymlinks),
@@ -127,6 +134,12 @@ export function registerS2I(program: Command): void {
     });
     if (result.dockerfile) process.stdout.write(`Application dockerfile generated in ${result.dockerfile}\n`);
     else process.stdout.write(result.id + '\n');
+    if (flags.run && result.id) {
+      // S2I's --run: the image starts with its own CMD (the run script); its exit status is ours.
+      const { runImage } = await import('../../builder/run-image.js');
+      const ran = await runImage(store, result.id, { ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}), signal: interruptSignal() });
+      process.exitCode = ran.exitCode;
+    }
   });
 
   const usage = s2i

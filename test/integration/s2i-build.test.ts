@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CLI, lastLine } from '../helpers/cli.js';
+import { CLI, lastLine, tsbuildAsync } from '../helpers/cli.js';
 import { makeBusyboxImage, REPO_ROOT, type BusyboxImage } from '../helpers/busybox-image.js';
 import { chownTree, ensureTestUser, tempDir, type TestUser } from '../helpers/native-rootfs.js';
 import { Podman } from '../helpers/podman.js';
@@ -167,6 +169,46 @@ test('FAIL_ASSEMBLE: the build fails with the script status 42 and no image is t
   assert.match(r.stderr, /^Error: assemble script failed: non-zero \(42\) exit code from localhost\/s2i-test-builder:latest$/m);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   assert.notEqual(cli(['inspect', '--root', root, 'failed-app']).status, 0);
+});
+
+test('--callback-url gets {success, labels} (basic auth from the URL, retried after a 500), also for a failed build; --run starts the image', async () => {
+  const posts: { auth?: string; type?: string; body: { success: boolean; labels: Record<string, string> } }[] = [];
+  let failures = 1;
+  const server = createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', () => {
+      posts.push({ auth: req.headers.authorization, type: req.headers['content-type'], body: JSON.parse(b) });
+      res.statusCode = failures-- > 0 ? 500 : 200;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://hook:p%40ss@127.0.0.1:${(server.address() as AddressInfo).port}/built?token=x`;
+  try {
+    const r = await tsbuildAsync(['s2i', 'build', '--root', root, '--callback-url', url, '--run', app('cb-app'), 's2i-test-builder', 'cb-app'], { cwd: work });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^run: greeting=hello-from-env-file build-count=1 user=1001$/m, 'the run script ran');
+    assert.equal(posts.length, 2, 'one retry after the 500');
+    assert.equal(posts[1]!.auth, `Basic ${Buffer.from('hook:p@ss').toString('base64')}`);
+    assert.equal(posts[1]!.type, 'application/json');
+    assert.equal(posts[1]!.body.success, true);
+    assert.equal(posts[1]!.body.labels['io.k8s.display-name'], 'cb-app');
+    assert.equal(posts[1]!.body.labels['io.openshift.s2i.build.image'], 'localhost/s2i-test-builder:latest');
+
+    failures = 5; // every attempt fails: a warning without the credentials, the build's own status stands
+    const bad = await tsbuildAsync(['s2i', 'build', '--root', root, '--callback-url', url, join(FIX, 'app-fail'), 's2i-test-builder', 'cb-fail'], { cwd: work });
+    assert.equal(bad.status, 42, bad.stderr);
+    assert.deepEqual(posts.slice(2).map((p) => p.body), [1, 2, 3].map(() => ({ success: false, labels: {} })));
+    assert.match(bad.stderr, /callback to http:\/\/127\.0\.0\.1:\d+\/built failed after 3 attempts: HTTP 500/);
+    assert.doesNotMatch(bad.stderr + bad.stdout, /p%40ss|p@ss|token=x/);
+  } finally {
+    server.close();
+  }
+  const refused = cli(['s2i', 'build', '--root', root, '--run', '--as-dockerfile', join(work, 'cb-df/Containerfile'), app('cb-df-app'), 's2i-test-builder']);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^Error: --run cannot be used with --as-dockerfile/m);
+  assert.equal(cli(['s2i', 'build', '--root', root, '--callback-url', 'ftp://x/y', app('cb-ftp'), 's2i-test-builder']).status, 2);
 });
 
 test('.s2i/bin/run overrides just that script: CMD is DEST/scripts/run, assemble stays the image one', () => {
