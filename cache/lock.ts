@@ -30,6 +30,47 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): P
   }
 }
 
+/**
+ * Take the lock only if nobody holds it: the release function, or undefined when it is held (by this
+ * process or a live other one). For callers that do something else rather than wait.
+ */
+export async function tryFileLock(lockPath: string): Promise<(() => Promise<void>) | undefined> {
+  if (inProcess.has(lockPath)) return undefined;
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  inProcess.set(lockPath, mine);
+  const candidate = `${lockPath}.${tempName('candidate')}`;
+  let taken = false;
+  try {
+    await fsp.writeFile(candidate, String(process.pid), { mode: 0o644 });
+    for (let tries = 0; tries < 2 && !taken; tries++) {
+      try {
+        await fsp.link(candidate, lockPath);
+        taken = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const owner = await readOwner(lockPath);
+        const stale = owner === undefined ? await emptyAndOld(lockPath) : owner === process.pid || !pidAlive(owner);
+        if (!stale) break;
+        await breakStale(lockPath, owner);
+      }
+    }
+  } finally {
+    await fsp.rm(candidate, { force: true });
+    if (!taken) {
+      release();
+      inProcess.delete(lockPath);
+    }
+  }
+  if (!taken) return undefined;
+  await removeDeadLeftovers(lockPath);
+  return async () => {
+    await fsp.rm(lockPath, { force: true });
+    release();
+    if (inProcess.get(lockPath) === mine) inProcess.delete(lockPath);
+  };
+}
+
 async function acquire(lockPath: string): Promise<void> {
   const candidate = `${lockPath}.${tempName('candidate')}`;
   await fsp.writeFile(candidate, String(process.pid), { mode: 0o644 });

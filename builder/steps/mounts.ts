@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import type { MountSpec } from '../../native/index.js';
 import { cacheMountPaths } from '../../cache/build-cache-mounts.js';
-import { withFileLock } from '../../cache/lock.js';
+import { tryFileLock, withFileLock } from '../../cache/lock.js';
 import type { RunScratch } from '../../cache/run-scratch.js';
 import { materialize } from '../../cache/snapshot-copy.js';
 import { contextBindSource } from './context-bind.js';
@@ -42,7 +42,21 @@ async function copyFrom(from: string, source: string, ctx: StepContext, scratch:
   return out;
 }
 
-/** Hold an exclusive lock until release() (cache mounts with sharing=locked|private). */
+/**
+ * sharing=private (BuildKit): a writer never waits and never shares. The mount's own directory when
+ * nobody uses it, else the first free one of its private instances (`<key>-1`, `<key>-2`, ... next
+ * to it), which are kept for later private writers: a second concurrent writer starts from its own
+ * (at first empty) cache, as under BuildKit.
+ */
+async function privateInstance(base: string, key: string): Promise<{ dir: string; release: () => Promise<void> }> {
+  for (let i = 0; ; i++) {
+    const name = i === 0 ? key : `${key}-${i}`;
+    const release = await tryFileLock(join(base, `${name}.lock`));
+    if (release) return { dir: join(base, name), release };
+  }
+}
+
+/** Hold an exclusive lock until release() (cache mounts with sharing=locked). */
 async function hold(lockPath: string): Promise<() => void> {
   let release!: () => void;
   let acquired!: () => void;
@@ -90,9 +104,16 @@ export async function prepareMounts(reqs: MountReq[], ctx: StepContext, scratch:
           break;
         }
         case 'cache': {
-          const { base, key, dir } = cacheMountPaths(ctx.solve.store.root, m.id);
+          const paths = cacheMountPaths(ctx.solve.store.root, m.id);
+          const { base, key } = paths;
+          let dir = paths.dir;
           await fsp.mkdir(base, { recursive: true, mode: 0o700 });
-          if (m.sharing !== 'shared') releases.push(await hold(join(base, `${key}.lock`)));
+          if (m.sharing === 'locked') releases.push(await hold(join(base, `${key}.lock`)));
+          if (m.sharing === 'private') {
+            const own = await privateInstance(base, key);
+            releases.push(own.release);
+            dir = own.dir;
+          }
           let created = true;
           try {
             await fsp.mkdir(dir, { mode: m.mode });

@@ -254,6 +254,20 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
   });
 }
 
+test('oci: two writers of one cache mount: sharing=locked waits, sharing=private gives the second its own directory', () => {
+  const cf = (sharing: string) => ['a', 'b'].map((n) => [
+    `FROM busybox AS ${n}`,
+    `RUN --mount=type=cache,target=/c,id=two-writers-${sharing},sharing=${sharing} sh -c 'echo ${n} >> /c/log; sleep 2; echo "${n}-saw:$(tr "\\n" " " < /c/log)"'`,
+  ].join('\n')).join('\n') + '\nFROM busybox\nCOPY --from=a /etc/passwd /a\nCOPY --from=b /etc/passwd /b\n';
+  const root = stores.get('oci')!;
+  const saw = (log: string) => [...log.matchAll(/\b([ab])-saw:([ab ]*)$/gm)].map((m) => `${m[1]}:${m[2]!.trim()}`).sort();
+  // The two stages run at once (--jobs 2): a locked mount lets the second in after the first.
+  const locked = saw(ok('oci', ['build', '--root', root, '--jobs', '2', '--no-cache', context('locked-writers', cf('locked'))]));
+  assert.equal(locked.filter((l) => / /.test(l)).length, 1, `one writer saw both: ${locked.join(' | ')}`);
+  // private: neither waits, each writes its own directory.
+  assert.deepEqual(saw(ok('oci', ['build', '--root', root, '--jobs', '2', '--no-cache', context('private-writers', cf('private'))])), ['a:a', 'b:b']);
+});
+
 test('oci: a secret required but not given fails at its line', () => {
   const r = cli('oci', ['build', '--root', stores.get('oci')!, context('nosecret', 'FROM busybox\nRUN --mount=type=secret,id=nope,required true\n')]);
   assert.equal(r.status, 1);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { withFileLock } from '../../cache/lock.js';
+import { tryFileLock, withFileLock } from '../../cache/lock.js';
 import { defaultStoreRoot, openStore, type Store } from '../../cache/store.js';
 import { canonicalJson } from '../../oci/digest.js';
 import { UserError } from '../../oci/errors.js';
@@ -143,6 +143,29 @@ describe('store and images', () => {
     ]);
     assert.deepEqual(order, ['a<', 'a>', 'b<', 'b>']);
     assert.deepEqual((await readdir(root)).filter((n) => n.includes('lock')), []);
+  });
+
+  it('tryFileLock takes a free or stale lock and answers undefined while one is held, never waiting', async () => {
+    const dir = join(base, 'try');
+    await mkdir(dir, { recursive: true });
+    const lock = join(dir, 'x.lock');
+    await writeFile(lock, String(deadPid()));
+    const release = await tryFileLock(lock);
+    assert.ok(release, 'a dead owner does not hold it');
+    assert.equal(await tryFileLock(lock), undefined, 'held in this process');
+    await release!();
+    let inside = false;
+    let attempt: unknown = 'not tried';
+    await withFileLock(lock, async () => {
+      inside = true;
+      attempt = await tryFileLock(lock);
+    });
+    assert.ok(inside);
+    assert.equal(attempt, undefined, 'held by withFileLock');
+    const again = await tryFileLock(lock);
+    assert.ok(again);
+    await again!();
+    assert.deepEqual((await readdir(dir)).filter((n) => n.includes('lock')), []);
   });
 
   it('a process killed at any moment while taking or holding the lock never wedges it', async () => {
