@@ -156,7 +156,7 @@ export function buildInstruction(kind: InstructionKind, argText: string, ctx: Bu
       const list = arr ?? splitWhitespace(args);
       if (list.length < 2) {
         fail(
-          `${kind} requires at least two arguments, but only ${list.length === 1 ? 'one was' : 'none were'} provided. Destination could not be determined`,
+          `${kind} requires at least two arguments, but ${list.length === 1 ? 'only one was' : 'none were'} provided. Destination could not be determined`,
           `${kind} <src>... <dest>`,
         );
       }
