@@ -324,7 +324,10 @@ export class Solver {
       const last = this.lastCreated.get(state.stage.index);
       if (!last || last < created) this.lastCreated.set(state.stage.index, created);
     }
-    return { key: k.key, cached: entry !== undefined, layer, reason };
+    // A step that always runs (ADD of a URL without --checksum) is keyed by its instruction only: the
+    // steps after it must chain on what it produced, or a changed download would reuse their layers.
+    const key = k.uncacheable ? digestOf(k.key, { produced: layer?.diffID ?? 'nothing' }) : k.key;
+    return { key, cached: entry !== undefined, layer, reason };
   }
 
   /** Fetch every remote-cache layer taken so far (a step is about to read a rootfs). */

@@ -31,7 +31,7 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
     fail(req, 'ADD --checksum can only be used with HTTP(S) sources');
   }
   const ctx = await beginCopy(req, 'ADD', dest, popts);
-  const { opts, plan, destination, now } = ctx;
+  const { opts, plan, destination } = ctx;
   for (const s of req.sources) {
     if (isUrl(s)) {
       const d = await download(s, { checksum: req.checksum, location: req.location, signal: popts.signal });
@@ -45,7 +45,8 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
         mode: opts.mode ?? 0o600,
         uid: opts.owner?.uid ?? 0,
         gid: opts.owner?.gid ?? 0,
-        mtime: d.mtime ?? now,
+        // No Last-Modified: the epoch, as BuildKit (a download of the same bytes is the same layer).
+        mtime: d.mtime ?? 0,
         size: d.data.length,
         content: { data: d.data },
       });

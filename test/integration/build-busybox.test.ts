@@ -104,6 +104,29 @@ test('--target builds only the stages it needs; unused build args draw a warning
   assert.match(bad.stderr, /^Error: Containerfile:5: COPY failed: file not found/m);
 });
 
+test('ADD of a URL without --checksum runs every time, and the steps after it follow what it downloaded', async () => {
+  const ctx = tmp.dir('add-url-chain');
+  let body = 'A\n';
+  const server: Server = createServer((req, res) => res.end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    tmp.file('add-url-chain/Containerfile', `FROM busybox\nADD http://127.0.0.1:${port}/f.txt /f.txt\nRUN cp /f.txt /copy\n`);
+    const build = async () => {
+      const r = await tsbuildAsync(['build', '--root', root, '--progress=plain', '-t', 'add-url-chain', ctx]);
+      assert.equal(r.status, 0, r.stderr);
+      const run = tsbuildOk(['run', '--root', root, '--rm', 'add-url-chain', 'cat', '/f.txt', '/copy']).stdout;
+      return { run, runStepCached: /STEP 3\/3: RUN cp[^\n]*\n--> CACHED/.test(r.stderr) };
+    };
+    assert.deepEqual(await build(), { run: 'A\nA\n', runStepCached: false });
+    assert.deepEqual(await build(), { run: 'A\nA\n', runStepCached: true }, 'same download: the RUN after it hits');
+    body = 'B\n';
+    assert.deepEqual(await build(), { run: 'B\nB\n', runStepCached: false }, 'new download: the RUN after it runs again');
+  } finally {
+    server.close();
+  }
+});
+
 test('ADD extracts local archives and downloads URLs with a checksum', async () => {
   const ctx = tmp.dir('add');
   tmp.file('add/payload/inner/file.txt', 'from the tarball\n');
