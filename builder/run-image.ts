@@ -3,12 +3,13 @@
 // container's writable layer is scratch space and is always thrown away (like `podman run --rm`).
 import { basename, dirname } from 'node:path';
 import { RootfsView } from '../cache/rootfs-view.js';
-import { makeRunScratch } from '../cache/run-scratch.js';
+import { makeRunScratch, type RunScratch } from '../cache/run-scratch.js';
 import type { Store } from '../cache/store.js';
 import { inUserns, usernsRanges } from '../cache/userns.js';
 import { requireImage } from '../cache/lookup.js';
 import { UserError } from '../oci/errors.js';
-import { RunError, runContainer, type Isolation } from '../native/index.js';
+import { RunError, runContainer, type Isolation, type RunSpec } from '../native/index.js';
+import { materialize } from '../cache/snapshot-copy.js';
 import { loadImage } from './solve/base-image.js';
 import { envMap, DEFAULT_PATH } from './solve/stage-state.js';
 import { defaultIsolation, type RunNetwork } from './steps/run-options.js';
@@ -62,9 +63,8 @@ export async function runImage(store: Store, image: string, opts: RunImageOption
   const scratch = await makeRunScratch(store);
   const userns = isolation === 'rootless' && usernsRanges() !== undefined;
   try {
-    const lowerDirs = lowers.length > 0 ? await Promise.all(lowers.map((d) => store.snapshots.shortLink(basename(dirname(d))))) : [await scratch.sub('empty')];
     return await runContainer({
-      rootfs: { lowerDirs, upperDir: scratch.upper, workDir: scratch.work },
+      rootfs: await containerRootfs(store, lowers, scratch, isolation),
       isolation,
       args,
       env: [...env].map(([k, v]) => `${k}=${v}`),
@@ -90,10 +90,26 @@ export async function runImage(store: Store, image: string, opts: RunImageOption
 }
 
 /**
+ * Chroot isolation has no overlay: the container gets a copy of the image's files (thrown away with
+ * the scratch dir). The others get an overlay over the snapshots through their short links.
+ */
+async function containerRootfs(store: Store, lowers: string[], scratch: RunScratch, isolation: Isolation): Promise<RunSpec['rootfs']> {
+  if (isolation === 'chroot') {
+    const dir = await scratch.sub('rootfs');
+    await materialize(lowers, dir);
+    return { dir };
+  }
+  const lowerDirs = lowers.length > 0 ? await Promise.all(lowers.map((d) => store.snapshots.shortLink(basename(dirname(d))))) : [await scratch.sub('empty')];
+  return { lowerDirs, upperDir: scratch.upper, workDir: scratch.work };
+}
+
+/**
  * A container that could not start is the user's to fix, with podman's exit codes: 127 when the
  * command is not found, 126 when it cannot be executed, 125 when the container itself failed.
  */
 function asRunFailure(e: unknown): unknown {
+  // Ctrl-C / SIGTERM: the container is gone with its scratch dir; 130 as for an interrupted build.
+  if ((e as Error | undefined)?.name === 'AbortError') return new UserError('interrupted', { exitCode: 130 });
   if (!(e instanceof RunError)) return e;
   const exitCode = e.exitCode === 126 || e.exitCode === 127 ? e.exitCode : 125;
   return new UserError(e.message, { exitCode, cause: e });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { TempDir, tsbuild, tsbuildOk, CLI } from '../helpers/cli.js';
 import { makeBusyboxImage, type BusyboxImage } from '../helpers/busybox-image.js';
@@ -68,6 +68,21 @@ test('a command that is missing or not executable: one line, the exit codes of p
     assert.match(r.stderr, msg);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
   }
+});
+
+test('run with chroot isolation (pods) works on a copy; Ctrl-C ends a run with 130 and no internal error', async () => {
+  const r = tsbuildOk(['run', '--rm', '--root', root, '--isolation', 'chroot', '--entrypoint', '/bin/sh', 'runme', '-c', 'cat /srv/note.txt; touch /tmp/made']);
+  assert.equal(r.stdout, 'a note');
+  assert.equal(tsbuild(['run', '--rm', '--root', root, '--isolation', 'chroot', '--entrypoint', '/bin/ls', 'runme', '/tmp/made']).status, 1, 'changes are discarded');
+  const child = spawn(process.execPath, [CLI, 'run', '--rm', '--root', root, '--entrypoint', '/bin/sh', 'runme', '-c', 'echo started; sleep 60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((out += d), out.includes('started') && resolve())));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, err);
+  assert.doesNotMatch(err, /internal error|\n\s+at /);
 });
 
 test('changes made by a container are discarded', () => {
