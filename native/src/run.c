@@ -493,12 +493,29 @@ static char *prepare_rootfs(void) {
   if (mkdir(iu, 0755) || mkdir(iw, 0700) || mkdir(im, 0700) || mkdir(w, 0700) || mkdir(m, 0755))
     FAIL("create scratch dirs in %s: %s (workDir must be empty)", cfg.work, strerror(errno));
 
+  /* The overlay options must fit in one page. When every lower dir is in one directory (the
+   * snapshot store's short links), mount from inside it with bare names, as containers/storage
+   * does: ~22 bytes a layer instead of the whole path, so a deep image (100+ layers) still fits. */
+  size_t base_len = 0;
+  const char *slash = cfg.nlowers > 0 ? strrchr(cfg.lowers[0], '/') : NULL;
+  if (slash && slash != cfg.lowers[0]) {
+    base_len = (size_t)(slash - cfg.lowers[0]);
+    for (int i = 1; i < cfg.nlowers && base_len; i++) {
+      const char *s2 = strrchr(cfg.lowers[i], '/');
+      if (!s2 || (size_t)(s2 - cfg.lowers[i]) != base_len || strncmp(cfg.lowers[i], cfg.lowers[0], base_len) != 0) base_len = 0;
+    }
+  }
+  if (base_len) {
+    char *base = strndup(cfg.lowers[0], base_len);
+    if (chdir(base) != 0) FAIL("chdir %s: %s", base, strerror(errno));
+    free(base);
+  }
   size_t cap = 64 + strlen(iu);
   for (int i = 0; i < cfg.nlowers; i++) cap += strlen(cfg.lowers[i]) + 1;
   char *lowers = malloc(cap);
   lowers[0] = 0;
   for (int i = cfg.nlowers - 1; i >= 0; i--) { /* top-most first */
-    strcat(lowers, cfg.lowers[i]);
+    strcat(lowers, cfg.lowers[i] + (base_len ? base_len + 1 : 0));
     if (i) strcat(lowers, ":");
   }
 

@@ -268,6 +268,15 @@ test('oci: two writers of one cache mount: sharing=locked waits, sharing=private
   assert.deepEqual(saw(ok('oci', ['build', '--root', root, '--jobs', '2', '--no-cache', context('private-writers', cf('private'))])), ['a:a', 'b:b']);
 });
 
+for (const mode of ['oci', 'rootless'] as Mode[]) {
+  test(`${mode}: 150 layers still RUN and run (the overlay options fit in a page)`, () => {
+    const cf = ['FROM busybox', ...Array.from({ length: 150 }, (_, i) => `COPY f /d/f${i}`), 'RUN echo "count=$(ls /d | wc -l)"', ''].join('\n');
+    const root = stores.get(mode)!;
+    assert.match(ok(mode, ['build', '--root', root, '-t', 'deep', context(`deep-${mode}`, cf, { f: 'x\n' })]), /^count=150$/m);
+    assert.equal(ok(mode, ['run', '--root', root, '--rm', 'deep', 'sh', '-c', 'ls /d | wc -l']).trim().split('\n').pop(), '150');
+  });
+}
+
 test('oci: a secret required but not given fails at its line', () => {
   const r = cli('oci', ['build', '--root', stores.get('oci')!, context('nosecret', 'FROM busybox\nRUN --mount=type=secret,id=nope,required true\n')]);
   assert.equal(r.status, 1);
