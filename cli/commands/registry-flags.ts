@@ -5,6 +5,7 @@ import type { RegistryOptions } from '../../registry/distribution/options.js';
 import { parsePlatform } from '../../oci/platform.js';
 import type { Platform } from '../../oci/types.js';
 import { UserError } from '../../oci/errors.js';
+import { goBooleanOptions } from './common.js';
 
 export interface RegistryFlags {
   creds?: string;
@@ -13,19 +14,6 @@ export interface RegistryFlags {
   tlsVerify?: boolean;
   retry?: number;
   registriesConf?: string;
-}
-
-/**
- * `--tls-verify` alone means true; `--tls-verify=false` turns verification off. The value is
- * optional, so commander would take a following positional argument as the value: refuse anything
- * but true/false, so `--tls-verify busybox` fails loudly instead of pulling nothing.
- */
-function parseBool(flag: string) {
-  return (v: string): boolean => {
-    if (v === 'true') return true;
-    if (v === 'false') return false;
-    throw new InvalidArgumentError(`${flag} takes true or false (write ${flag}=false)`);
-  };
 }
 
 function parseCount(flag: string) {
@@ -37,10 +25,11 @@ function parseCount(flag: string) {
 
 /** Options for reaching registries; `login` takes only the TLS and auth-file ones. */
 export function tlsOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--authfile <path>', 'auth file to read and write (default: $REGISTRY_AUTH_FILE, then podman\'s auth.json)')
-    .option('--cert-dir <dir>', 'use the CA certificates (*.crt) and client keys in this directory')
-    .addOption(new Option('--tls-verify [bool]', 'require https with a verified certificate (--tls-verify=false allows http)').argParser(parseBool('--tls-verify')).preset(true));
+    .option('--cert-dir <dir>', 'use the CA certificates (*.crt) and client keys in this directory');
+  // A Go-style boolean as podman's: `--tls-verify IMAGE` keeps IMAGE as the argument.
+  return goBooleanOptions(cmd, [{ name: 'tls-verify', description: 'require https with a verified certificate (--tls-verify=false allows http)' }]);
 }
 
 export function registryOptions(cmd: Command): Command {

@@ -157,6 +157,15 @@ test('buildah flags CI scripts pass: -f - (stdin), a bare --label key', () => {
   assert.match(tsbuildOk(['build', '--help']).stdout, /-f, --file <path> +Containerfile to use, - for standard input/);
 });
 
+test('--tls-verify is a Go-style boolean as in podman: alone it never takes the image as its value', () => {
+  const archive = `docker-archive:${busybox.dockerArchive}`;
+  for (const flags of [['--tls-verify'], ['--tls-verify=true'], ['--tls-verify=false'], ['--no-tls-verify']]) {
+    const r = tsbuild(['pull', '-q', '--root', root, ...flags, archive]);
+    assert.equal(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
+  }
+  oneLineError(tsbuild(['pull', '--root', root, '--tls-verify=maybe', archive]), /^error: option '--tls-verify' takes true or false, got 'maybe'$/, 2);
+});
+
 test('buildah flags CI scripts pass: --layers[=bool], --rm, --force-rm; refused ones say why', () => {
   const ctx = tmp.dir('ci-flags');
   tmp.file('ci-flags/a.txt', 'only in ci-flags\n');
