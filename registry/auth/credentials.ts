@@ -65,7 +65,7 @@ export async function lookupCredentials(registry: string, repository: string | u
 
 export async function fromAuthFile(f: AuthFile, registry: string, repository?: string): Promise<Credentials | undefined> {
   const auths = f.auths ?? {};
-  for (const key of candidateKeys(registry, repository)) {
+  for (const key of [...candidateKeys(registry, repository), ...legacyUrlKeys(auths, registry)]) {
     const entry = auths[key];
     if (!entry) continue;
     if (entry.identitytoken) return { identityToken: entry.identitytoken };
@@ -87,6 +87,14 @@ function candidateKeys(registry: string, repository?: string): string[] {
   keys.push(registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`);
   if (registry === 'docker.io') keys.push('https://index.docker.io/v1/', 'index.docker.io', 'registry-1.docker.io');
   return keys;
+}
+
+/**
+ * Other keys written as URLs (`http://host:5000/v1/`, `https://host/anything`): containers/image reads
+ * such a key as its host alone, so they count for that registry, after the exact forms above.
+ */
+function legacyUrlKeys(auths: Record<string, unknown>, registry: string): string[] {
+  return Object.keys(auths).filter((k) => /^https?:\/\//.test(k) && k.replace(/^https?:\/\//, '').split('/')[0] === registry);
 }
 
 function decodeAuth(b64: string, key: string): Credentials {

@@ -34,6 +34,11 @@ test('lookup order: --creds, --authfile, then per-repo keys before host keys', a
   assert.deepEqual(await lookupCredentials('reg.test', 'team/app', { authfile: f, creds: 'x:y' }), { username: 'x', password: 'y' });
   assert.equal(await lookupCredentials('none.test', 'a', { authfile: f }), undefined);
   assert.deepEqual(authFileCandidates(f), [f]);
+  // Keys written as URLs with a path count for their host, as containers/image reads them.
+  await writeFile(f, JSON.stringify({ auths: { 'http://127.0.0.1:5101/v1/': { auth: b('old:4') }, 'https://other.test:5000/some/path': { auth: b('path:5') }, 'https://127.0.0.10:5101/v2/': { auth: b('no:6') } } }));
+  assert.deepEqual(await lookupCredentials('127.0.0.1:5101', 'app', { authfile: f }), { username: 'old', password: '4' });
+  assert.deepEqual(await lookupCredentials('other.test:5000', 'x/y', { authfile: f }), { username: 'path', password: '5' });
+  assert.equal(await lookupCredentials('127.0.0.1:510', 'app', { authfile: f }), undefined);
 });
 
 test('default files: $REGISTRY_AUTH_FILE, runtime auth.json, ~/.config, ~/.docker/config.json (credHelpers)', async () => {
