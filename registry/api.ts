@@ -1,7 +1,7 @@
 // pull() and push(): the library face of copying images between the local store and any transport.
 import type { Store } from '../cache/store.js';
 import type { ImageRecord } from '../cache/images.js';
-import { normalizeReference, parseReference } from '../oci/reference.js';
+import { formatReference, normalizeReference, parseReference } from '../oci/reference.js';
 import { UserError } from '../oci/errors.js';
 import type { ManifestFormat, Platform } from '../oci/types.js';
 import { readAuthFile, writeAuthFile } from './auth/authfile.js';
@@ -57,7 +57,12 @@ function progressLine(ev: CopyProgress): string {
 
 /** Names for a pulled image: the registry reference, the archive's RepoTags, or an OCI ref.name that is a full reference. */
 function pulledNames(ref: TransportReference, sourceNames: string[] | undefined): string[] {
-  if (ref.transport === 'docker') return [normalizeReference(ref.path)];
+  if (ref.transport === 'docker') {
+    // repo:tag@digest names the digest (the tag is only a comment): stored as repo@digest, as podman does.
+    const r = parseReference(ref.path);
+    if (r.tag !== undefined && r.digest !== undefined) return [formatReference({ ...r, tag: undefined })];
+    return [normalizeReference(ref.path)];
+  }
   const names = [...(sourceNames ?? [])];
   if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag && /[/:]/.test(ref.tag)) names.push(ref.tag);
   const out: string[] = [];

@@ -132,6 +132,12 @@ test('pull by short name, then push docker:// with --tls-verify=false and --dige
   await tsbuildOk(['push', '--root', root, '--tls-verify=false', '--creds', `${USER}:${PASS}`, '--digestfile', digestfile, id, `docker://${reg.host}/copies/busybox:1`], { env: { REGISTRY_AUTH_FILE: env.REGISTRY_AUTH_FILE } });
   const inspected = JSON.parse(await skopeo(['inspect', '--tls-verify=false', '--creds', `${USER}:${PASS}`, `docker://${reg.host}/copies/busybox:1`])) as { Digest: string };
   assert.equal(readFileSync(digestfile, 'utf8'), inspected.Digest);
+  // repo:tag@digest names the digest: stored as repo@digest (as podman), usable by that name.
+  const store2 = tmp.dir('store-pull-digest');
+  const byDigest = `${reg.host}/copies/busybox@${inspected.Digest}`;
+  await tsbuildOk(['pull', '--root', store2, '--tls-verify=false', '--creds', `${USER}:${PASS}`, `${reg.host}/copies/busybox:1@${inspected.Digest}`], { env });
+  const info = JSON.parse((await tsbuildOk(['inspect', '--root', store2, byDigest], { env })).stdout) as { RepoTags: string[] };
+  assert.deepEqual(info.RepoTags, [byDigest]);
 });
 
 test('a wrong password fails with one line naming the registry, never the password', async () => {
