@@ -310,8 +310,9 @@ export class RegistryClient {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     if (e instanceof RetryableStatus) return new UserError(`${what} for ${this.reference}: registry answered ${statusText(e.status)}${tries}`);
     const host = apiHost(this.config.registry);
-    const hint = isTlsError(e) && !this.config.insecure ? ' (add its CA with --cert-dir, or use --tls-verify=false)' : '';
-    return new UserError(`${what} for ${this.reference}: cannot talk to ${host}: ${describeNetworkError(e)}${tries}${hint}`, { cause: e });
+    const why = describeNetworkError(e);
+    const hint = isTlsError(e) && !this.config.insecure && !why.includes('--tls-verify') ? ' (add its CA with --cert-dir, or use --tls-verify=false)' : '';
+    return new UserError(`${what} for ${this.reference}: cannot talk to ${host}: ${why}${tries}${hint}`, { cause: e });
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,10 @@ export function isRetryableStatus(status: number): boolean {
 export function describeNetworkError(e: unknown): string {
   const code = errorCode(e);
   const msg = (e as Error)?.message ?? String(e);
+  // OpenSSL's "wrong version number": the server answered the TLS hello in plain HTTP.
+  if (code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(msg)) {
+    return 'the server gave an HTTP response to an HTTPS client (a plain-http registry: use --tls-verify=false, or mark it insecure in registries.conf)';
+  }
   if (isTlsError(e)) return `TLS verification failed (${code ?? oneLine(msg, 120)})`;
   return code ? `${code}${msg && !msg.includes(code) ? ` (${oneLine(msg, 120)})` : ''}` : oneLine(msg, 160);
 }

@@ -75,6 +75,18 @@ test('the tsbuild command trusts a CA given in NODE_EXTRA_CA_CERTS (read lazily 
   assert.equal(withCa.status, 0, withCa.stderr);
 });
 
+test('a plain-http registry reached over https says so, as podman does, and how to allow it', async () => {
+  const plain = await startRegistry({ tls: false });
+  try {
+    const work = await mkdtemp(join(tmpdir(), 'tsbuild-plain-'));
+    const r = await tsbuildAsyncWith(join(REPO_ROOT, 'bin', 'tsbuild'), ['pull', '--root', join(work, 'store'), '--retry', '0', `${plain.host}/x/y:1`], {});
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^Error: .*cannot talk to 127\.0\.0\.1:\d+: the server gave an HTTP response to an HTTPS client \(a plain-http registry: use --tls-verify=false, or mark it insecure in registries\.conf\)$/m);
+  } finally {
+    await plain.stop();
+  }
+});
+
 function tsbuildAsyncWith(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
