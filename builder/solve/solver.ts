@@ -119,7 +119,15 @@ export class Solver {
   /** Layers taken from the remote cache whose blobs are not fetched yet. */
   private readonly pending = new Map<string, CacheLayer>();
 
-  constructor(private readonly opts: SolveOptions) {
+  private readonly opts: SolveOptions;
+  /** Stops the other stages once one has failed (as BuildKit cancels the rest of a failed solve). */
+  private readonly failed = new AbortController();
+  /** The first stage failure, in time: what the build reports. */
+  private firstFailure: { error: unknown } | undefined;
+
+  constructor(opts: SolveOptions) {
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.failed.signal]) : this.failed.signal;
+    this.opts = { ...opts, signal };
     this.limit = pLimit(Math.max(1, opts.jobs));
     const t = opts.timestamp ?? opts.sourceDateEpoch;
     this.created = new Date(t !== undefined ? t * 1000 : Date.now()).toISOString();
@@ -135,6 +143,7 @@ export class Solver {
     await this.hasher.save();
     const c = this.hasher.counters;
     if (c.reads + c.hits > 0) this.opts.emit({ type: 'context-hash', filesRead: c.reads, filesVerified: c.hits });
+    if (this.firstFailure) throw this.firstFailure.error;
     const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;
     return this.stage(this.opts.plan.target.index);
@@ -144,8 +153,12 @@ export class Solver {
     let p = this.results.get(index);
     if (!p) {
       p = this.runStage(this.opts.plan.stages[index]);
-      // Avoid unhandled-rejection noise: the failure is reported through solve().
-      p.catch(() => undefined);
+      // The failure is reported through solve(); the stages still running are stopped now rather
+      // than left to finish work whose result is lost anyway.
+      p.catch((error: unknown) => {
+        this.firstFailure ??= { error };
+        this.failed.abort();
+      });
       this.results.set(index, p);
     }
     return p;

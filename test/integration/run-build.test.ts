@@ -277,6 +277,28 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
   });
 }
 
+test('oci: a failing stage stops the stages running beside it; its own error is the one reported', () => {
+  const root = stores.get('oci')!;
+  const ctx = context('stage-fails', [
+    'FROM busybox AS slow',
+    'RUN echo slow-started && sleep 40 && echo slow-finished',
+    'FROM busybox AS bad',
+    'RUN sleep 1; exit 3',
+    'FROM busybox',
+    'COPY --from=slow /etc/passwd /a',
+    'COPY --from=bad /etc/passwd /b',
+    '',
+  ].join('\n'));
+  const started = Date.now();
+  const r = cli('oci', ['build', '--root', root, '--jobs', '2', '--no-cache', ctx]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^Error: Containerfile:4: RUN exited with status 3$/m);
+  assert.doesNotMatch(r.stderr, /\] slow-finished$|interrupted/m);
+  assert.ok(Date.now() - started < 30_000, 'the slow stage was not waited for');
+  assert.deepEqual(findProcesses('sleep', '40'), [], 'no process left');
+  assert.deepEqual(readdirSync(join(root, 'tmp')), [], 'no temp dir left');
+});
+
 test('oci: a secret required but not given fails at its line', () => {
   const r = cli('oci', ['build', '--root', stores.get('oci')!, context('nosecret', 'FROM busybox\nRUN --mount=type=secret,id=nope,required true\n')]);
   assert.equal(r.status, 1);
