@@ -35,6 +35,8 @@ export function createProgram(): Command {
 }
 
 export function runProgram(program: Command): void {
+  // Errors say "run with --debug": accepted after the command too, not only before it.
+  acceptEverywhere(program, () => new Option('--debug').hideHelp());
   const debug = process.argv.includes('--debug');
   // No top-level await: the bundle built from this file (scripts/bundle-cli.mjs) is CommonJS.
   program.parseAsync(process.argv).catch((e: unknown) => {
@@ -68,4 +70,12 @@ function whenCreated(name: 'stdout' | 'stderr', then: (stream: NodeJS.WriteStrea
       return stream;
     },
   });
+}
+
+function acceptEverywhere(cmd: Command, option: () => Option): void {
+  for (const sub of cmd.commands) {
+    const o = option();
+    if (!sub.options.some((x) => x.long === o.long)) sub.addOption(o);
+    acceptEverywhere(sub, option);
+  }
 }

@@ -193,8 +193,11 @@ test('buildah flags CI scripts pass: --layers[=bool], --rm, --force-rm; refused 
   assert.doesNotMatch(help, /--squash|--volume|--add-host|--no-layers/, 'refused and helper flags stay out of --help');
 });
 
-test('--debug adds the stack trace of an internal error only', () => {
-  const r = tsbuild(['--debug', 'inspect', '--root', root, 'nope']);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /^Error: /m);
+test('--debug adds the stack trace of an internal error only; it is taken after the command too', () => {
+  for (const args of [['--debug', 'inspect', '--root', root, 'nope'], ['inspect', '--debug', '--root', root, 'nope'], ['s2i', 'usage', '--debug', '--root', root, 'nope']]) {
+    const r = tsbuild(args);
+    assert.notEqual(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^Error: /m);
+    assert.doesNotMatch(r.stderr, /unknown option/);
+  }
 });
