@@ -1,9 +1,10 @@
 // Content+metadata digest of exactly the context files a COPY/ADD (or a RUN bind mount) selects:
 // the same source expansion as the copy itself (wildcards, symlink rules, the ignore file, --exclude),
-// then every selected node's path, type, mode, size, link target and content digest. Mtimes and
-// owners are left out (the context's owners are reset to 0:0 anyway; BuildKit ignores mtimes too),
-// so touching a file without changing it keeps the cache. Ignored files are never read or stat'ed
-// beyond the directory walk; file contents come from the persistent stat cache when unchanged.
+// then every selected node's path, type, mode, size, link target and content digest, and which files
+// are hard links of one another. Mtimes and owners are left out (the context's owners are reset to
+// 0:0 anyway; BuildKit ignores mtimes too), so touching a file without changing it keeps the cache.
+// Ignored files are never read or stat'ed beyond the directory walk; file contents come from the
+// persistent stat cache when unchanged.
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { SourceLocation } from '../../oci/errors.js';
@@ -46,6 +47,9 @@ export class ContextHasher {
     const exclude = excludeMatcher(opts.exclude, opts);
     const h = createHash('sha256');
     const files = new Map<string, string>();
+    // Hard links are copied as links (the layer holds one file and links to it): which selected files
+    // share an inode is part of what the step produces. First path of each inode in selection order.
+    const linkGroups = new Map<string, string>();
     for (const raw of sources) {
       const items = await expandSource(source, raw, { verb: opts.verb, location: opts.location, exclude });
       for (const item of items) {
@@ -59,7 +63,12 @@ export class ContextHasher {
         await this.digestFiles(nodes);
         let batch = '';
         for (const n of nodes) {
-          const line = describe(n);
+          let line = describe(n);
+          if (n.st.inode !== undefined) {
+            const first = linkGroups.get(n.st.inode);
+            if (first === undefined) linkGroups.set(n.st.inode, n.rel);
+            else line += `H\0${n.rel}\0${first}\n`;
+          }
           // One update per ~64 KiB of lines rather than per line: the hash is the same.
           batch += line;
           if (batch.length >= 65536) {

@@ -4,7 +4,7 @@
 // did not run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tsbuildOk, TempDir } from '../helpers/cli.js';
 import { makeBusyboxImage, type BusyboxImage } from '../helpers/busybox-image.js';
@@ -134,6 +134,21 @@ test('--no-cache runs every step; the cache is still used afterwards', () => {
   for (const o of r.out) assert.equal(o.cached, false);
   assert.equal(r.out[0]!.reason, '--no-cache');
   assert.deepEqual(rebuild().v, ALL_HIT);
+});
+
+test('hard links in the context are part of the key: a link made a copy (and back) rebuilds', () => {
+  const dir = join(tmp.path, 'hardlinks');
+  tmp.file('hardlinks/Containerfile', 'FROM scratch\nCOPY app/ /app/\n');
+  tmp.file('hardlinks/app/a', 'same\n');
+  linkSync(join(dir, 'app/a'), join(dir, 'app/b'));
+  build(root, ['-t', 'hardlinks', dir]);
+  assert.deepEqual(verdicts(build(root, ['-t', 'hardlinks', dir]).stderr), { 2: 'hit' });
+  unlinkSync(join(dir, 'app/b'));
+  copyFileSync(join(dir, 'app/a'), join(dir, 'app/b'));
+  assert.deepEqual(outcomes(build(root, ['-t', 'hardlinks', dir]).stderr).map((o) => [o.cached, o.reason]), [[false, 'app/b changed']]);
+  unlinkSync(join(dir, 'app/b'));
+  linkSync(join(dir, 'app/a'), join(dir, 'app/b'));
+  assert.deepEqual(verdicts(build(root, ['-t', 'hardlinks', dir]).stderr), { 2: 'hit' }, 'linked again: the first entry fits');
 });
 
 test('a COPY of a source symlink keys on the file it leads to', () => {
