@@ -143,9 +143,14 @@ export function pullEndpoints(conf: RegistriesConf, ref: ImageReference, refText
   return endpoints(conf, ref, refText, true);
 }
 
-/** Where to push `ref`: the primary location only (mirrors are pull-only). */
+/**
+ * Where to push `ref`: where it names, as containers/image does — `location` rewrites and mirrors
+ * are for pulls only; the matching entry still decides `insecure` and `blocked`.
+ */
 export function pushEndpoint(conf: RegistriesConf, ref: ImageReference, refText: string): Endpoint {
-  return endpoints(conf, ref, refText, false)[0];
+  const r = findRegistry(conf, `${ref.domain}/${ref.path}`);
+  if (r?.blocked) throw new UserError(`${refText}: registry ${r.prefix} is blocked in registries.conf`);
+  return { registry: ref.domain, repository: ref.path, insecure: r?.insecure ?? false, mirror: false };
 }
 
 function endpoints(conf: RegistriesConf, ref: ImageReference, refText: string, withMirrors: boolean): Endpoint[] {

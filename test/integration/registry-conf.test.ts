@@ -1,5 +1,6 @@
-// registries.conf applied to the docker:// transport: prefix rewrite to a location, mirrors tried
-// first for pulls (never for pushes), insecure allows http, blocked refuses with one line.
+// registries.conf applied to the docker:// transport: prefix rewrite to a location and mirrors tried
+// first, for pulls (a push goes where its name says, as containers/image), insecure allows http,
+// blocked refuses with one line.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -41,6 +42,10 @@ insecure = true
 [[registry]]
 location = "blocked.test"
 blocked = true
+
+[[registry]]
+location = "${reg.host}"   # plain http
+insecure = true
 `);
 });
 after(async () => {
@@ -48,8 +53,8 @@ after(async () => {
   await reg?.stop();
 });
 
-test('push goes to the rewritten location; pull tries mirrors first', async () => {
-  const dest = await openRegistryDestination(dockerRef('example.test/team/app:1'), { registriesConf: conf, retryDelayMs: 5 });
+test('push goes where its name says (insecure from its entry); a pull through the rewritten prefix tries mirrors first', async () => {
+  const dest = await openRegistryDestination(dockerRef(`${reg.host}/mirrored/app:1`), { registriesConf: conf, retryDelayMs: 5 });
   await pushImage(dest, img);
   await dest.close();
   assert.equal(mirror.requests.length, 0, 'push must not use mirrors');

@@ -71,14 +71,17 @@ test('longest prefix wins, wildcard hosts match', () => {
   assert.equal(findRegistry(c, 'docker.iox/y'), undefined);
 });
 
-test('pull endpoints: mirrors first, then rewritten primary; push: primary only', () => {
+test('pull endpoints: mirrors first, then rewritten primary; push: where the name says (as containers/image)', () => {
   const c = conf();
   const ref = parseReference('busybox:1');
   assert.deepEqual(pullEndpoints(c, ref, 'docker://busybox'), [
     { registry: 'cache.corp:5000', repository: 'lib/busybox', insecure: true, mirror: true },
     { registry: 'mirror.corp', repository: 'dockerhub-library/busybox', insecure: false, mirror: false },
   ]);
-  assert.deepEqual(pushEndpoint(c, ref, 'x'), { registry: 'mirror.corp', repository: 'dockerhub-library/busybox', insecure: false, mirror: false });
+  assert.deepEqual(pushEndpoint(c, ref, 'x'), { registry: 'docker.io', repository: 'library/busybox', insecure: false, mirror: false });
+  // The entry still decides insecure and blocked for a push.
+  assert.deepEqual(pushEndpoint(c, parseReference('reg.internal:5000/x:1'), 'x'), { registry: 'reg.internal:5000', repository: 'x', insecure: true, mirror: false });
+  assert.throws(() => pushEndpoint(c, parseReference('bad.example/a/b:1'), 'docker://bad.example/a/b:1'), /registry bad\.example is blocked/);
   assert.deepEqual(pullEndpoints(c, parseReference('quay.io/a/b'), 'x'), [{ registry: 'quay.io', repository: 'a/b', insecure: false, mirror: false }]);
   assert.throws(() => pullEndpoints(c, parseReference('bad.example/a/b:1'), 'docker://bad.example/a/b:1'), /docker:\/\/bad\.example\/a\/b:1: registry bad\.example is blocked/);
 });
