@@ -126,7 +126,13 @@ export class Solver {
   private firstFailure: { error: unknown } | undefined;
 
   constructor(opts: SolveOptions) {
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.failed.signal]) : this.failed.signal;
+    // The caller's Ctrl-C still stops everything: it aborts the controller the steps listen to.
+    const outer = opts.signal;
+    if (outer) {
+      if (outer.aborted) this.failed.abort(outer.reason);
+      else outer.addEventListener('abort', () => this.failed.abort(outer.reason), { once: true });
+    }
+    const signal = this.failed.signal;
     this.opts = { ...opts, signal };
     this.limit = pLimit(Math.max(1, opts.jobs));
     const t = opts.timestamp ?? opts.sourceDateEpoch;
