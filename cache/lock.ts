@@ -39,55 +39,47 @@ export async function tryFileLock(lockPath: string): Promise<(() => Promise<void
   let release!: () => void;
   const mine = new Promise<void>((r) => (release = r));
   inProcess.set(lockPath, mine);
-  const candidate = `${lockPath}.${tempName('candidate')}`;
-  let taken = false;
-  try {
-    await fsp.writeFile(candidate, String(process.pid), { mode: 0o644 });
-    for (let tries = 0; tries < 2 && !taken; tries++) {
-      try {
-        await fsp.link(candidate, lockPath);
-        taken = true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const owner = await readOwner(lockPath);
-        const stale = owner === undefined ? await emptyAndOld(lockPath) : owner === process.pid || !pidAlive(owner);
-        if (!stale) break;
-        await breakStale(lockPath, owner);
-      }
-    }
-  } finally {
-    await fsp.rm(candidate, { force: true });
-    if (!taken) {
-      release();
-      inProcess.delete(lockPath);
-    }
-  }
-  if (!taken) return undefined;
-  await removeDeadLeftovers(lockPath);
-  return async () => {
-    await fsp.rm(lockPath, { force: true });
+  const done = () => {
     release();
     if (inProcess.get(lockPath) === mine) inProcess.delete(lockPath);
   };
+  let taken = false;
+  try {
+    taken = await acquire(lockPath, false);
+  } finally {
+    if (!taken) done();
+  }
+  if (!taken) return undefined;
+  return async () => {
+    await fsp.rm(lockPath, { force: true });
+    done();
+  };
 }
 
-async function acquire(lockPath: string): Promise<void> {
+/** Take the lock through a candidate file: waiting while a live process holds it, or (`wait` false) not. */
+async function acquire(lockPath: string, wait = true): Promise<boolean> {
   const candidate = `${lockPath}.${tempName('candidate')}`;
   await fsp.writeFile(candidate, String(process.pid), { mode: 0o644 });
+  let taken: boolean;
   try {
-    await acquireWith(lockPath, candidate);
+    taken = await takeOnce(lockPath, candidate);
+    for (let delay = 5; !taken && wait; delay = Math.min(delay * 2, 100)) {
+      await new Promise((r) => setTimeout(r, delay));
+      taken = await takeOnce(lockPath, candidate);
+    }
   } finally {
     await fsp.rm(candidate, { force: true });
   }
-  await removeDeadLeftovers(lockPath);
+  if (taken) await removeDeadLeftovers(lockPath);
+  return taken;
 }
 
-async function acquireWith(lockPath: string, candidate: string): Promise<void> {
-  let delay = 5;
+/** Link the candidate into place, breaking stale locks on the way; false while a live process holds it. */
+async function takeOnce(lockPath: string, candidate: string): Promise<boolean> {
   for (;;) {
     try {
       await fsp.link(candidate, lockPath); // fails with EEXIST while anyone holds the lock
-      return;
+      return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -95,19 +87,11 @@ async function acquireWith(lockPath: string, candidate: string): Promise<void> {
     // Our own pid in the file while this process is not holding it means a leftover from a crash of
     // an earlier incarnation (pid reuse) — we serialise in-process above, so it cannot be live.
     const stale = owner === undefined ? await emptyAndOld(lockPath) : owner === process.pid || !pidAlive(owner);
-    if (stale) {
-      await breakStale(lockPath, owner);
-      continue;
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
+    if (!stale) return false;
+    await breakStale(lockPath, owner);
   }
 }
 
-/**
- * An empty lock file is what versions before the candidate link left when killed between creating
- * and writing it. Never written now, so one that has sat empty for a while is such a leftover.
- */
 async function emptyAndOld(lockPath: string): Promise<boolean> {
   const st = await fsp.stat(lockPath).catch(() => undefined);
   return st !== undefined && st.size === 0 && Date.now() - st.mtimeMs > EMPTY_LOCK_STALE_MS;

@@ -48,14 +48,9 @@ export async function diffTree(root: string, before: Fingerprint, opts: DiffOpti
     whiteouts.push(p);
     if (parent !== '') addWithParents(parent);
   }
-  const leftOut: LeftOut = { sockets: [], xattrs: [] };
   // Only the changed paths are read again (a hardlink to an unchanged file outside them is then a
   // copy of its data, which needs no lower layer to resolve it).
-  const entries = await scanDir(root, { leftOut, only: keep });
-  if (opts.leftOut) {
-    opts.leftOut.sockets.push(...leftOut.sockets);
-    opts.leftOut.xattrs.push(...leftOut.xattrs);
-  }
+  const entries = await scanDir(root, { ...(opts.leftOut ? { leftOut: opts.leftOut } : {}), only: keep });
   for (const p of whiteouts) {
     const parent = parentOf(p);
     const name = p.slice(parent === '' ? 0 : parent.length + 1);

@@ -60,8 +60,7 @@ function pulledNames(ref: TransportReference, sourceNames: string[] | undefined)
   if (ref.transport === 'docker') {
     // repo:tag@digest names the digest (the tag is only a comment): stored as repo@digest, as podman does.
     const r = parseReference(ref.path);
-    if (r.tag !== undefined && r.digest !== undefined) return [formatReference({ ...r, tag: undefined })];
-    return [normalizeReference(ref.path)];
+    return [formatReference(r.digest !== undefined ? { ...r, tag: undefined } : r)];
   }
   const names = [...(sourceNames ?? [])];
   if ((ref.transport === 'oci' || ref.transport === 'oci-archive') && ref.tag && /[/:]/.test(ref.tag)) names.push(ref.tag);

@@ -74,7 +74,7 @@ export interface SolveOptions {
   /** Build cache switches (default: lookups on). */
   cache?: CacheOptions;
   /** Chroot isolation's rootfs directories, kept per stage from one RUN to the next. */
-  chrootRoots?: ChrootRoots;
+  chrootRoots: ChrootRoots;
 }
 
 export interface StepContext {
@@ -145,13 +145,12 @@ export class Solver {
   async solve(): Promise<StageState> {
     // Start every needed stage at once; each waits for its own dependencies.
     const all = this.opts.plan.order.map((i) => this.stage(i));
-    const settled = await Promise.allSettled(all);
+    await Promise.allSettled(all);
     await this.hasher.save();
     const c = this.hasher.counters;
     if (c.reads + c.hits > 0) this.opts.emit({ type: 'context-hash', filesRead: c.reads, filesVerified: c.hits });
+    // Every stage's rejection was noted (in time order) by stage() before allSettled saw it.
     if (this.firstFailure) throw this.firstFailure.error;
-    const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (failed) throw failed.reason;
     return this.stage(this.opts.plan.target.index);
   }
 
@@ -264,7 +263,7 @@ export class Solver {
     try {
       await this.executeSteps(stage, steps, state, ordinal, parent, lookup, chainReason);
     } finally {
-      await o.chrootRoots?.releaseStage(stage.index);
+      await o.chrootRoots.releaseStage(stage.index);
     }
     return state;
   }

@@ -19,7 +19,6 @@ import { upperAsSnapshot } from '../../cache/upper-snapshot.js';
 import { inUserns, usernsRanges } from '../../cache/userns.js';
 import type { StepContext } from '../solve/solver.js';
 import type { LayerRef } from '../solve/stage-state.js';
-import { ChrootRoots } from './chroot-roots.js';
 import { commitEntries, reuseChunks } from './layer-commit.js';
 import type { LayerEntry } from '../../cache/layers.js';
 
@@ -133,10 +132,8 @@ async function runOverlay(r: IsolatedRun): Promise<IsolatedResult> {
 
 async function runChroot(r: IsolatedRun): Promise<IsolatedResult> {
   const o = r.ctx.solve;
-  // Without a build-wide pool (library callers of the solver), the directory lives for this step only.
-  const roots = o.chrootRoots ?? new ChrootRoots(o.store);
   const layers = [...r.ctx.state.layers];
-  const root = await roots.take(r.ctx.stageIndex, layers, r.lowers);
+  const root = await o.chrootRoots.take(r.ctx.stageIndex, layers, r.lowers);
   let result: RunResult;
   let before: Fingerprint;
   try {
@@ -155,7 +152,7 @@ async function runChroot(r: IsolatedRun): Promise<IsolatedResult> {
       const layer = await commitOrNothing(entries, r.ctx);
       // The directory equals the new layer stack only when the layer took the tree as it is.
       const faithful = o.timestamp === undefined && o.sourceDateEpoch === undefined && leftOut.sockets.length === 0 && leftOut.xattrs.length === 0;
-      if (faithful && o.chrootRoots) root.keep(layer ? [...layers, layer] : layers);
+      if (faithful) root.keep(layer ? [...layers, layer] : layers);
       return layer;
     },
     release: () => root.release(),
