@@ -1,5 +1,5 @@
 // The process cache/userns.ts starts inside a user namespace (as its root), once per tsbuild
-// process: file operations on ids only real in there (unpack, commit, remove, copy out).
+// process: file operations on ids only real in there (unpack, commit, remove, reading private snapshot paths).
 import { promises as fsp } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -32,11 +32,6 @@ async function main(op: UsernsOp): Promise<unknown> {
     case 'rm':
       for (const p of op.paths) await fsp.rm(p, { recursive: true, force: true });
       return null;
-    case 'copy-out': {
-      const { copyOutOfView } = await import('./rootfs-copy-out.js');
-      const { RootfsView } = await import('./rootfs-view.js');
-      return copyOutOfView(new RootfsView(op.layers), op.from, op.to);
-    }
     case 'peek': {
       const { answerPeek } = await import('./rootfs-host-fs.js');
       return answerPeek(op);

@@ -2,7 +2,7 @@
 // ranges runs RUN steps with container uid 0 = the user and 1.. = the range; files a step makes for
 // uid 1000 are then owned by a subordinate id on the host, which the user can neither chown to nor
 // (for private modes) read or delete. So unpacking snapshots, scanning an upper dir into a layer and
-// removing it (and copying files out of an image, cache/rootfs-copy-out.ts) happen in a helper
+// removing it (and reading snapshot paths this user may not, cache/rootfs-host-fs.ts) happen in a helper
 // process in the same kind of namespace (`unshare` from util-linux, which maps the ranges through
 // newuidmap/newgidmap), where those ids are real.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -33,8 +33,6 @@ export type UsernsOp =
       keepAsSnapshot?: boolean;
     }
   | { op: 'rm'; paths: string[] }
-  /** cache/rootfs-copy-out.ts: a tree out of the merged snapshot dirs (lowest first) onto the host */
-  | { op: 'copy-out'; layers: string[]; from: string; to: string }
   /** cache/rootfs-host-fs.ts: one read of a snapshot path this user may not read itself */
   | ({ op: 'peek' } & PeekOp);
 

@@ -3,6 +3,7 @@
 // are the output image's (none when the build failed). A callback that cannot be delivered is a
 // warning: the build's own result stands.
 import { UserError } from '../../oci/errors.js';
+import { basicAuth } from '../../registry/auth/token.js';
 
 const ATTEMPTS = 3;
 
@@ -25,7 +26,7 @@ export async function notifyCallback(url: URL, success: boolean, labels: Record<
   const target = new URL(url.href);
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (target.username || target.password) {
-    headers['Authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64');
+    headers['Authorization'] = basicAuth(decodeURIComponent(target.username), decodeURIComponent(target.password));
     target.username = '';
     target.password = '';
   }

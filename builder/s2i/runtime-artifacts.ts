@@ -4,11 +4,12 @@
 // the last `:` splits, quotes trimmed, paths cleaned); the checks are those of its Prepare step.
 // Staging copies each SRC out of the assembled image into the build context with S2I's upload
 // modes, so a plain COPY (owner 0:0, as Docker's archive upload gives them) puts them in place.
-// The files come from the assembled image's snapshots (cache/rootfs-copy-out.ts, in the user
-// namespace when rootless).
+// The files come from the assembled image's snapshots (cache/rootfs-copy-out.ts; rootless, private
+// ones through the view's user-namespace fallback).
 import { promises as fsp } from 'node:fs';
 import { join, posix } from 'node:path';
-import { copyOutOfLayers } from '../../cache/rootfs-copy-out.js';
+import { copyOutOfView } from '../../cache/rootfs-copy-out.js';
+import { RootfsView } from '../../cache/rootfs-view.js';
 import { UserError } from '../../oci/errors.js';
 
 export interface RuntimeArtifact {
@@ -94,10 +95,9 @@ export async function stageRuntimeArtifacts(layers: string[], artifacts: Runtime
     if (await fsp.lstat(target).then(() => true, () => false)) {
       throw new UserError(`runtime artifact ${a.source}: ${landingPath(a)} is already taken by another artifact`);
     }
-    const copied = await copyOutOfLayers(layers, a.source, target);
+    const copied = await copyOutOfView(new RootfsView(layers), a.source, target, normalisedMode);
     if (!copied.found) throw new UserError(`runtime artifact ${a.source}: no such file or directory in the assembled image (${image})`);
     for (const s of copied.skipped) warn(`runtime artifact ${a.source}: ${s} is not copied`);
-    await normaliseModes(target);
     written += copied.entries;
   }
   return written;
@@ -118,15 +118,4 @@ export async function makeDirs(stage: string, rel: string, what: string): Promis
       await fsp.chmod(dir, 0o755); // as every uploaded directory, whatever the umask
     } else if (!st.isDirectory()) throw new UserError(`runtime ${what}: ${rel} is not a directory (another artifact put a ${st.isSymbolicLink() ? 'symlink' : 'file'} there)`);
   }
-}
-
-/** normalisedMode() for a staged tree (links have no mode of their own). */
-async function normaliseModes(path: string): Promise<void> {
-  const st = await fsp.lstat(path);
-  if (st.isSymbolicLink()) return;
-  if (st.isDirectory()) {
-    await fsp.chmod(path, 0o700); // readable whatever the image said, while it is walked
-    for (const name of await fsp.readdir(path)) await normaliseModes(join(path, name));
-  }
-  await fsp.chmod(path, normalisedMode(st.isDirectory(), st.mode));
 }
