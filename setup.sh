@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   skopeo umoci oci-image-tool podman buildah runc   # independent checks of what tsbuild produces
   docker-registry apache2-utils openssl            # a real registry for the registry tests
   uidmap fuse-overlayfs   # rootless builds
-  git ca-certificates jq xz-utils bzip2 zstd pigz iproute2 procps util-linux
+  git ca-certificates jq xz-utils bzip2 zstd pigz iproute2 procps util-linux time
   g++ make python3 libseccomp-dev   # the native addon and the RUN helper's syscall filter
 )
 

@@ -4,6 +4,7 @@
 // (scripts/bundle-cli.mjs): a warm push is over in well under 0.1 s, so loading less shows.
 import { Command, Option } from 'commander';
 import { reportError } from './errors.js';
+import { wasInterrupted } from './signals.js';
 import { VERSION } from './version.js';
 
 export function createProgram(): Command {
@@ -44,6 +45,11 @@ export function runProgram(program: Command): void {
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
       // commander already printed its message (or help/version): keep its exit code, 2 for usage errors.
       process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    } else if (wasInterrupted()) {
+      // The operation stopped because it was asked to (an aborted download, a killed step): that
+      // is the whole story, with the exit code shells give Ctrl-C.
+      process.stderr.write('Error: interrupted\n');
+      process.exitCode = 130;
     } else {
       process.exitCode = reportError(e, debug);
     }

@@ -16,3 +16,8 @@ export function interruptSignal(): AbortSignal {
   }
   return controller.signal;
 }
+
+/** Whether Ctrl-C / SIGTERM has stopped the command: whatever it then fails with, it was interrupted. */
+export function wasInterrupted(): boolean {
+  return controller.signal.aborted;
+}

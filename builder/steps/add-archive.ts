@@ -1,12 +1,18 @@
 // ADD's local-archive handling: detect a (compressed) tar by its magic bytes like Docker's
 // DetectCompression + a valid tar header, and turn its entries into layer entries under the
-// destination without letting any entry escape it.
+// destination without letting any entry escape it. The archive is decompressed and read as a
+// stream: its files go to the step's spool, so its size costs disk, not memory.
 
-import { spawnSync } from 'node:child_process';
-import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { UserError } from '../../oci/errors.js';
 import { ancestorsRel, cleanPath, dirnameRel, joinRel } from '../context/paths.js';
+import type { Spool, SpooledContent } from './add-spool.js';
 import type { Owner } from './copy-owner.js';
 import type { LayerPlan, PlannedEntry } from './fileops-plan.js';
 
@@ -32,42 +38,114 @@ export function isTarHeader(block: Buffer): boolean {
 }
 
 /**
- * Archives are unpacked in memory, so a decompression bomb (a few MB expanding to many GB) would
- * take all of it, and then — the decoder failing — be copied as a plain file. Beyond this many
- * decompressed bytes ADD refuses the archive instead. TSBUILD_ADD_MAX_BYTES overrides (found by the
- * hostile-archive tests).
+ * The most bytes an archive may expand to: what the store's file system has free (beyond it the
+ * layer could not be written anyway, and a decompression bomb would first fill the disk), or less
+ * when TSBUILD_ADD_MAX_BYTES says so.
  */
-export function maxArchiveBytes(): number {
-  return Number(process.env.TSBUILD_ADD_MAX_BYTES) || 2 ** 30;
+export async function maxArchiveBytes(spool: Spool): Promise<{ limit: number; reason: string }> {
+  const free = await spool.freeBytes();
+  const cap = Number(process.env.TSBUILD_ADD_MAX_BYTES);
+  if (cap > 0 && cap < free) return { limit: cap, reason: 'TSBUILD_ADD_MAX_BYTES' };
+  return { limit: free, reason: 'the bytes free in the build store' };
+}
+
+/** A decompressor tool that is not installed: ADD must fail, not copy the archive as a file. */
+class MissingTool extends UserError {}
+
+function rawStream(content: SpooledContent): Readable {
+  return 'data' in content ? Readable.from([content.data]) : createReadStream(content.path, { highWaterMark: 1 << 20 });
+}
+
+async function rawHead(content: SpooledContent): Promise<Buffer> {
+  if ('data' in content) return content.data.subarray(0, 8);
+  const fh = await open(content.path, 'r');
+  try {
+    const buf = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(buf, 0, 8, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** bzip2/xz/zstd: node has no decoder, so the system tool decompresses, as a stream. */
+function externalDecoder(tool: Compression, raw: Readable): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 4096) stderr += d.toString();
+  });
+  // The tool may stop reading early (corrupt input, or we stopped listening): not an error here.
+  pipeline(raw, child.stdin).catch(() => undefined);
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e: NodeJS.ErrnoException) => {
+    out.destroy(e.code === 'ENOENT' ? new MissingTool(`ADD failed: cannot decompress a ${tool} archive: ${tool} is not installed`) : e);
+  });
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new Error(`${tool}: ${stderr.trim().split('\n').pop() || `exit status ${code}`}`));
+  });
+  out.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
+  return out;
+}
+
+function decompressed(content: SpooledContent, c: Compression): Readable {
+  const raw = rawStream(content);
+  if (c === 'none') return raw;
+  if (c === 'gzip') {
+    const gunzip = createGunzip({ chunkSize: 256 << 10 });
+    pipeline(raw, gunzip).catch(() => undefined); // errors reach the reader through gunzip
+    return gunzip;
+  }
+  return externalDecoder(c, raw);
 }
 
 /**
- * The decompressed tar bytes if `data` is a tar archive (possibly compressed), else undefined.
- * `tooLarge` is called (and must throw) when it expands beyond maxArchiveBytes().
+ * The archive's tar stream (decompressed) when `content` is a tar, possibly compressed; undefined
+ * when it is not (Docker then copies it as a file: also a gzip whose content is not a tar, or data
+ * that only starts like a compressed stream).
  */
-export function asTar(data: Buffer, tooLarge: (limit: number) => never = (l) => { throw new RangeError(`archive expands beyond ${l} bytes`); }): Buffer | undefined {
-  const c = detectCompression(data);
-  const limit = maxArchiveBytes();
-  let raw: Buffer;
+export async function openTar(content: SpooledContent): Promise<Readable | undefined> {
+  const c = detectCompression(await rawHead(content));
+  const stream = decompressed(content, c);
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let have = 0;
   try {
-    if (c === 'none') raw = data;
-    else if (c === 'gzip') raw = gunzipSync(data, { maxOutputLength: limit });
-    else {
-      // bzip2/xz/zstd: node has no decoder, so use the system tools (stream-free, bounded output).
-      const r = spawnSync(c, ['-dc'], { input: data, maxBuffer: limit });
-      if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOBUFS') return tooLarge(limit);
-      if (r.error || r.status !== 0) return undefined;
-      raw = r.stdout;
+    while (have < 512) {
+      const r = await it.next();
+      if (r.done) break;
+      head.push(r.value);
+      have += r.value.length;
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(limit);
-    return undefined; // not really compressed: Docker then copies the file as-is
+    if (e instanceof MissingTool) throw e;
+    stream.destroy();
+    return undefined; // not really compressed
   }
-  return isTarHeader(raw.subarray(0, 512)) ? raw : undefined;
+  const first = Buffer.concat(head);
+  if (!isTarHeader(first.subarray(0, 512))) {
+    stream.destroy();
+    return undefined;
+  }
+  const rest = (async function* () {
+    yield first;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  })();
+  const tarStream = Readable.from(rest, { objectMode: false });
+  tarStream.on('close', () => stream.destroy());
+  return tarStream;
 }
 
 export interface ExtractOptions {
   owner?: Owner;
+  /** Where member files wait for the layer writer. */
+  spool: Spool;
+  /** The archive as the Containerfile names it (for messages). */
+  name: string;
   fail(message: string): never;
 }
 
@@ -78,72 +156,98 @@ function memberPath(name: string, opts: ExtractOptions): string {
   return c === '.' ? '' : c;
 }
 
-/** Extract the tar `raw` into `destRel` as planned entries. */
-export async function extractTar(plan: LayerPlan, raw: Buffer, destRel: string, opts: ExtractOptions): Promise<void> {
+type TarEntry = Readable & { header: tar.Header };
+
+const MEMBER_TYPES = new Set<tar.Header['type']>(['file', 'contiguous-file', 'directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
+
+async function drain(entry: TarEntry): Promise<void> {
+  for await (const _ of entry);
+}
+
+/** Extract the tar stream `tarStream` into `destRel` as planned entries. */
+export async function extractTar(plan: LayerPlan, tarStream: Readable, destRel: string, opts: ExtractOptions): Promise<void> {
   await plan.ensureParents(destRel);
   await plan.ensureDir(destRel);
+  const { limit, reason } = await maxArchiveBytes(opts.spool);
   const ex = tar.extract();
-  Readable.from([raw]).pipe(ex);
-  for await (const entry of ex as unknown as AsyncIterable<Readable & { header: tar.Header }>) {
-    const h = entry.header;
-    const chunks: Buffer[] = [];
-    for await (const c of entry) chunks.push(c as Buffer);
-    const member = memberPath(h.name, opts);
-    if (member === '') continue; // "./" itself: the destination keeps its metadata
-    const rel = joinRel(destRel, member);
-    // Refuse writing through a symlink, whether the archive made it or it was already there.
-    for (const a of ancestorsRel(member)) {
-      const p = joinRel(destRel, a);
-      const st = await plan.stat(p);
-      if (st && st.type !== 'dir') opts.fail(`ADD failed: archive entry ${JSON.stringify(h.name)} would be written through non-directory /${p}`);
+  tarStream.pipe(ex);
+  tarStream.on('error', (e) => ex.destroy(e));
+  let expanded = 0;
+  try {
+    for await (const entry of ex as unknown as AsyncIterable<TarEntry>) {
+      // Sizes are declared before the data: a bomb is refused before it is written out.
+      expanded += entry.header.size ?? 0;
+      if (expanded > limit) {
+        opts.fail(`ADD failed: archive ${JSON.stringify(opts.name)} expands to more than ${limit} bytes (${reason}; a decompression bomb?); set TSBUILD_ADD_MAX_BYTES to allow a different amount`);
+      }
+      await extractEntry(plan, entry, destRel, opts);
     }
-    await plan.ensureParents(rel);
-    const e: PlannedEntry = {
-      path: rel,
-      type: 'file',
-      mode: (h.mode ?? 0o644) & 0o7777,
-      uid: opts.owner?.uid ?? h.uid ?? 0,
-      gid: opts.owner?.gid ?? h.gid ?? 0,
-      mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
-    };
-    switch (h.type) {
-      case 'file':
-      case 'contiguous-file':
-      case undefined: {
-        const data = Buffer.concat(chunks);
-        Object.assign(e, { size: data.length, content: { data } });
-        break;
-      }
-      case 'directory':
-        e.type = 'dir';
-        break;
-      case 'symlink': {
-        const target = h.linkname ?? '';
-        if (!target.startsWith('/')) {
-          const lexical = cleanPath(joinRel(dirnameRel(member), target) || '.');
-          if (lexical === '..' || lexical.startsWith('../')) opts.fail(`ADD failed: invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
-        }
-        Object.assign(e, { type: 'symlink', linkname: target });
-        break;
-      }
-      case 'link': {
-        const target = memberPath(h.linkname ?? '', opts);
-        const targetRel = joinRel(destRel, target);
-        if (target === '' || plan.get(targetRel)?.type !== 'file') opts.fail(`ADD failed: invalid hardlink ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}`);
-        Object.assign(e, { type: 'hardlink', linkname: targetRel, size: 0 });
-        break;
-      }
-      case 'character-device':
-      case 'block-device':
-        Object.assign(e, { type: h.type === 'character-device' ? 'char' : 'block', devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0 });
-        break;
-      case 'fifo':
-        e.type = 'fifo';
-        break;
-      default:
-        continue; // pax/gnu metadata records are consumed by tar-stream; others are skipped
-    }
-    if (e.type !== 'dir' && (await plan.stat(rel))?.type === 'dir') opts.fail(`ADD failed: archive entry ${JSON.stringify(h.name)} would replace directory /${rel}`);
-    plan.put(e);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    opts.fail(`ADD failed: archive ${JSON.stringify(opts.name)} cannot be read: ${(e as Error).message}`);
+  } finally {
+    tarStream.destroy();
+    ex.destroy();
   }
+}
+
+async function extractEntry(plan: LayerPlan, entry: TarEntry, destRel: string, opts: ExtractOptions): Promise<void> {
+  const h = entry.header;
+  const member = memberPath(h.name, opts);
+  if (member === '') return drain(entry); // "./" itself: the destination keeps its metadata
+  const rel = joinRel(destRel, member);
+  // Refuse writing through a symlink, whether the archive made it or it was already there.
+  for (const a of ancestorsRel(member)) {
+    const p = joinRel(destRel, a);
+    const st = await plan.stat(p);
+    if (st && st.type !== 'dir') opts.fail(`ADD failed: archive entry ${JSON.stringify(h.name)} would be written through non-directory /${p}`);
+  }
+  await plan.ensureParents(rel);
+  const e: PlannedEntry = {
+    path: rel,
+    type: 'file',
+    mode: (h.mode ?? 0o644) & 0o7777,
+    uid: opts.owner?.uid ?? h.uid ?? 0,
+    gid: opts.owner?.gid ?? h.gid ?? 0,
+    mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
+  };
+  if (h.type !== undefined && !MEMBER_TYPES.has(h.type)) return drain(entry); // pax/gnu records are consumed by tar-stream; others are skipped
+  if (h.type !== 'directory' && (await plan.stat(rel))?.type === 'dir') opts.fail(`ADD failed: archive entry ${JSON.stringify(h.name)} would replace directory /${rel}`);
+  switch (h.type) {
+    case 'directory':
+      e.type = 'dir';
+      break;
+    case 'symlink': {
+      const target = h.linkname ?? '';
+      if (!target.startsWith('/')) {
+        const lexical = cleanPath(joinRel(dirnameRel(member), target) || '.');
+        if (lexical === '..' || lexical.startsWith('../')) opts.fail(`ADD failed: invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
+      }
+      Object.assign(e, { type: 'symlink', linkname: target });
+      break;
+    }
+    case 'link': {
+      const target = memberPath(h.linkname ?? '', opts);
+      const targetRel = joinRel(destRel, target);
+      if (target === '' || plan.get(targetRel)?.type !== 'file') opts.fail(`ADD failed: invalid hardlink ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}`);
+      Object.assign(e, { type: 'hardlink', linkname: targetRel, size: 0 });
+      break;
+    }
+    case 'character-device':
+    case 'block-device':
+      Object.assign(e, { type: h.type === 'character-device' ? 'char' : 'block', devmajor: h.devmajor ?? 0, devminor: h.devminor ?? 0 });
+      break;
+    case 'fifo':
+      e.type = 'fifo';
+      break;
+    default: {
+      // A regular file: its content waits in the spool until the layer is written.
+      const size = h.size ?? 0;
+      Object.assign(e, { size, content: await opts.spool.take(entry, size) });
+      plan.put(e);
+      return;
+    }
+  }
+  await drain(entry);
+  plan.put(e);
 }

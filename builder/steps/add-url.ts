@@ -1,8 +1,13 @@
-// ADD <url>: download (never extracted), optional --checksum verification, BuildKit's file
-// metadata (mode 0600, mtime from Last-Modified).
+// ADD <url>: download (never extracted) into the step's spool, optional --checksum verification
+// on the way, BuildKit's file metadata (mode 0600, mtime from Last-Modified).
 
 import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { UserError, type SourceLocation } from '../../oci/errors.js';
+import type { Spool } from './add-spool.js';
 
 export function isUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
@@ -14,7 +19,9 @@ export function isGitUrl(s: string): boolean {
 }
 
 export interface Download {
-  data: Buffer;
+  /** The downloaded file, in the spool. */
+  path: string;
+  size: number;
   /** File name from the URL path's last segment. */
   name: string;
   mtime?: number;
@@ -30,7 +37,7 @@ export function parseChecksum(spec: string, location: SourceLocation): { algo: s
   return { algo: m[1], hex: m[2] };
 }
 
-export async function download(url: string, opts: { checksum?: string; location: SourceLocation; signal?: AbortSignal }): Promise<Download> {
+export async function download(url: string, opts: { checksum?: string; location: SourceLocation; spool: Spool; signal?: AbortSignal }): Promise<Download> {
   const checksum = opts.checksum !== undefined ? parseChecksum(opts.checksum, opts.location) : undefined;
   let res: Response;
   try {
@@ -39,16 +46,32 @@ export async function download(url: string, opts: { checksum?: string; location:
     throw new UserError(`ADD failed: cannot fetch ${url}: ${(e as Error).message}`, { location: opts.location, cause: e });
   }
   if (!res.ok) throw new UserError(`ADD failed: fetching ${url}: HTTP ${res.status} ${res.statusText}`, { location: opts.location });
-  const data = Buffer.from(await res.arrayBuffer());
-  if (checksum) {
-    const got = createHash(checksum.algo).update(data).digest('hex');
+  const hash = checksum ? createHash(checksum.algo) : undefined;
+  const path = opts.spool.newPath();
+  let size = 0;
+  try {
+    const body = res.body ? Readable.fromWeb(res.body as WebReadableStream<Uint8Array>) : Readable.from([]);
+    const count = async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) {
+        hash?.update(c);
+        size += c.length;
+        yield c;
+      }
+    };
+    await pipeline(body, count, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+  } catch (e) {
+    if (opts.signal?.aborted) throw e;
+    throw new UserError(`ADD failed: downloading ${url}: ${(e as Error).message}`, { location: opts.location, cause: e });
+  }
+  if (checksum && hash) {
+    const got = hash.digest('hex');
     if (got !== checksum.hex) {
       throw new UserError(`ADD failed: checksum mismatch for ${url}: expected ${checksum.algo}:${checksum.hex}, got ${checksum.algo}:${got}`, { location: opts.location });
     }
   }
   const lm = res.headers.get('last-modified');
   const t = lm ? Date.parse(lm) : NaN;
-  return { data, name: urlFileName(url, res.headers.get('content-disposition')), mtime: Number.isNaN(t) ? undefined : Math.floor(t / 1000) };
+  return { path, size, name: urlFileName(url, res.headers.get('content-disposition')), mtime: Number.isNaN(t) ? undefined : Math.floor(t / 1000) };
 }
 
 function urlFileName(url: string, disposition: string | null): string {

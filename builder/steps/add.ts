@@ -1,9 +1,9 @@
 // ADD → the entries of its layer: COPY plus local tar archives extracted into the destination and
 // http(s) URLs downloaded (never extracted). Git sources are not supported yet.
 
-import { readFile } from 'node:fs/promises';
 import { joinRel } from '../context/paths.js';
-import { asTar, extractTar } from './add-archive.js';
+import { extractTar, openTar } from './add-archive.js';
+import { Spool } from './add-spool.js';
 import { download, isGitUrl, isUrl } from './add-url.js';
 import { addHeredocs, beginCopy, type CopyRequest, type PlanOptions } from './copy.js';
 import type { CopySource } from './copy-source.js';
@@ -18,12 +18,15 @@ export interface AddRequest extends CopyRequest {
 }
 
 export interface AddOptions extends PlanOptions {
-  /** Scratch directory for downloads (unused: downloads are held in memory for now). */
-  tmpDir?: string;
+  /**
+   * A private scratch directory for downloads and unpacked archive members. The entries returned
+   * may point into it: the caller removes it once their layer is written.
+   */
+  scratchDir: string;
   signal?: AbortSignal;
 }
 
-export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsReader, popts: AddOptions = {}): Promise<LayerEntry[]> {
+export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsReader, popts: AddOptions): Promise<LayerEntry[]> {
   for (const s of req.sources) {
     if (isGitUrl(s)) fail(req, 'ADD of a git repository is not supported yet');
   }
@@ -32,9 +35,10 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
   }
   const ctx = await beginCopy(req, 'ADD', dest, popts);
   const { opts, plan, destination } = ctx;
+  const spool = new Spool(popts.scratchDir);
   for (const s of req.sources) {
     if (isUrl(s)) {
-      const d = await download(s, { checksum: req.checksum, location: req.location, signal: popts.signal });
+      const d = await download(s, { checksum: req.checksum, location: req.location, spool, signal: popts.signal });
       const existing = await plan.stat(destination.rel);
       const target = existing?.type === 'dir' ? joinRel(destination.rel, d.name) : destination.rel;
       await plan.ensureParents(target);
@@ -47,20 +51,18 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
         gid: opts.owner?.gid ?? 0,
         // No Last-Modified: the epoch, as BuildKit (a download of the same bytes is the same layer).
         mtime: d.mtime ?? 0,
-        size: d.data.length,
-        content: { data: d.data },
+        size: d.size,
+        content: { path: d.path },
       });
       continue;
     }
     for (const item of await expandSource(src, s, opts)) {
       const st = await src.lstat(item.path);
       if (st?.type === 'file') {
-        const content = await src.content(item.path);
-        const data = 'data' in content ? content.data : await readFile(content.path);
-        const raw = asTar(data, (limit) => fail(opts, `ADD failed: archive ${JSON.stringify(s)} expands to more than ${limit} bytes (a decompression bomb?); set TSBUILD_ADD_MAX_BYTES to allow more`));
-        if (raw) {
+        const tarStream = await openTar(await src.content(item.path)).catch((e: Error) => fail(opts, e.message));
+        if (tarStream) {
           // Archives unpack into the destination directory (created if missing).
-          await extractTar(plan, raw, destination.rel, { owner: opts.owner, fail: (m) => plan.fail(m) });
+          await extractTar(plan, tarStream, destination.rel, { owner: opts.owner, spool, name: item.path, fail: (m) => plan.fail(m) });
           continue;
         }
       }

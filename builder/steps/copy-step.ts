@@ -57,15 +57,20 @@ export async function copyStep(ins: Instruction, ctx: StepContext): Promise<Laye
   const { req, from, checksum, keepGitDir } = copyRequest(ins, state);
   const dest = await ctx.rootfs(state);
   const now = stepNow(ctx);
-  let entries;
   if (ins.kind === 'COPY') {
     const src = from !== undefined ? await fromSource(from, ins, ctx) : contextSource(ctx);
-    entries = await located(ins, planCopy(req, src, dest, { now }));
-  } else {
-    if (from !== undefined) throw new UserError('ADD does not support --from; use COPY --from', { location: ins.pos });
-    entries = await located(ins, planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, tmpDir: ctx.solve.store.tmp, signal: ctx.solve.signal }));
+    return commitEntries(await located(ins, planCopy(req, src, dest, { now })), ctx);
   }
-  return commitEntries(entries, ctx);
+  if (from !== undefined) throw new UserError('ADD does not support --from; use COPY --from', { location: ins.pos });
+  // Downloads and archive members wait in a scratch directory until the layer is written.
+  const store = ctx.solve.store;
+  const scratchDir = await store.makeTempDir('add');
+  try {
+    const entries = await located(ins, planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, scratchDir, signal: ctx.solve.signal }));
+    return await commitEntries(entries, ctx);
+  } finally {
+    await store.removeTempDir(scratchDir);
+  }
 }
 
 /**
