@@ -1,4 +1,5 @@
 // pull() and push(): the library face of copying images between the local store and any transport.
+import { join } from 'node:path';
 import type { Store } from '../cache/store.js';
 import type { ImageRecord } from '../cache/images.js';
 import { formatReference, normalizeReference, parseReference } from '../oci/reference.js';
@@ -76,8 +77,10 @@ function pulledNames(ref: TransportReference, sourceNames: string[] | undefined)
 }
 
 function openContext(store: Store, opts: TransferOptions): OpenContext {
+  // The store remembers where registries hold its blobs, so a later push can mount them.
+  const registry: RegistryOptions = { blobInfoCache: join(store.root, 'blob-info-cache.json'), ...opts.registry };
   // RegistryOptions is an interface (no index signature); open.ts passes it through untouched.
-  return { tmpDir: store.tmp, platform: opts.platform, registry: opts.registry as Record<string, unknown> | undefined };
+  return { tmpDir: store.tmp, platform: opts.platform, registry: registry as Record<string, unknown> };
 }
 
 /**

@@ -1,29 +1,120 @@
-// Which repositories of which registry are known to hold a blob, learnt from pulls and pushes in
-// this process (containers/image calls this the blob info cache). A push consults it to try a
-// cross-repository mount instead of uploading bytes the registry already has.
+// Which repositories of which registry are known to hold a blob, learnt from pulls and pushes
+// (containers/image calls this the blob info cache). A push consults it to try a cross-repository
+// mount instead of uploading bytes the registry already has. With a file (the store keeps one) it
+// outlives the process: `tsbuild build` pulls FROM registry/base, a later `tsbuild push
+// registry/app` mounts the base layers from there.
 
-const locations = new Map<string, Set<string>>(); // digest -> {"host/repo"}
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 
-export function recordBlobLocation(registry: string, repository: string, digest: string): void {
-  let s = locations.get(digest);
-  if (!s) locations.set(digest, (s = new Set()));
-  s.add(`${registry}/${repository}`);
-}
+/** Digests remembered at most (the least recently learnt go first); each with a few repositories. */
+const MAX_DIGESTS = 4096;
+const MAX_REPOS_PER_DIGEST = 8;
 
-/** Other repositories of the same registry that hold the blob, most recently learnt first. */
-export function mountCandidates(registry: string, repository: string, digest: string): string[] {
-  const s = locations.get(digest);
-  if (!s) return [];
-  const out: string[] = [];
-  for (const loc of s) {
-    if (!loc.startsWith(registry + '/')) continue;
-    const repo = loc.slice(registry.length + 1);
-    if (repo !== repository) out.push(repo);
+type Table = Map<string, string[]>; // digest -> ["host/repo", ...], most recently learnt last
+
+export class BlobLocations {
+  private static readonly byFile = new Map<string, BlobLocations>();
+  private static readonly inMemory = new BlobLocations(undefined);
+
+  /** The process-wide record kept in `file`, or only in memory when there is none. */
+  static for(file: string | undefined): BlobLocations {
+    if (file === undefined) return BlobLocations.inMemory;
+    let b = BlobLocations.byFile.get(file);
+    if (!b) BlobLocations.byFile.set(file, (b = new BlobLocations(file)));
+    return b;
   }
-  return out.reverse();
+
+  /** For tests: forget what this process learnt (files are left alone). */
+  static clear(): void {
+    BlobLocations.inMemory.table.clear();
+    BlobLocations.byFile.clear();
+  }
+
+  private readonly table: Table = new Map();
+  /** What this process learnt, in order: merged into the file's newest content when saved. */
+  private learnt: [string, string][] = [];
+  private loading: Promise<void> | undefined;
+
+  private constructor(private readonly file: string | undefined) {}
+
+  record(registry: string, repository: string, digest: string): void {
+    const loc = `${registry}/${repository}`;
+    add(this.table, digest, loc);
+    if (this.file !== undefined) this.learnt.push([digest, loc]);
+  }
+
+  /** Other repositories of the same registry that hold the blob, most recently learnt first. */
+  async mountCandidates(registry: string, repository: string, digest: string): Promise<string[]> {
+    if (this.file !== undefined) await (this.loading ??= this.load());
+    const out: string[] = [];
+    for (const loc of this.table.get(digest) ?? []) {
+      if (!loc.startsWith(registry + '/')) continue;
+      const repo = loc.slice(registry.length + 1);
+      if (repo !== repository) out.push(repo);
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Write what was learnt into the file (merged with what other processes wrote meanwhile; written
+   * whole and renamed into place, so a reader never sees half a file). A cache: failures are ignored.
+   */
+  async save(): Promise<void> {
+    if (this.file === undefined || this.learnt.length === 0) return;
+    const learnt = this.learnt;
+    this.learnt = [];
+    try {
+      const before = await readTable(this.file);
+      const merged = new Map(before);
+      for (const [digest, loc] of learnt) add(merged, digest, loc);
+      while (merged.size > MAX_DIGESTS) merged.delete(merged.keys().next().value as string);
+      if (sameTable(before, merged)) return;
+      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      await fsp.writeFile(tmp, JSON.stringify({ version: 1, blobs: Object.fromEntries(merged) }), { mode: 0o600 });
+      await fsp.rename(tmp, this.file).catch(async (e) => {
+        await fsp.rm(tmp, { force: true });
+        throw e;
+      });
+    } catch {
+      /* the next push uploads instead of mounting: slower, not wrong */
+    }
+  }
+
+  private async load(): Promise<void> {
+    const known = await readTable(this.file!);
+    // What this process learnt already is newer than the file: keep it last.
+    for (const [digest, locs] of this.table) for (const loc of locs) add(known, digest, loc);
+    this.table.clear();
+    for (const [digest, locs] of known) this.table.set(digest, locs);
+  }
 }
 
-/** For tests: forget everything. */
-export function clearBlobLocations(): void {
-  locations.clear();
+function add(t: Table, digest: string, loc: string): void {
+  const locs = (t.get(digest) ?? []).filter((l) => l !== loc);
+  locs.push(loc);
+  if (locs.length > MAX_REPOS_PER_DIGEST) locs.shift();
+  t.delete(digest); // re-inserted: most recently learnt digests are the last evicted
+  t.set(digest, locs);
+}
+
+async function readTable(file: string): Promise<Table> {
+  try {
+    const parsed = JSON.parse(await fsp.readFile(file, 'utf8')) as { version?: number; blobs?: Record<string, unknown> };
+    const t: Table = new Map();
+    if (parsed.version !== 1 || typeof parsed.blobs !== 'object' || parsed.blobs === null) return t;
+    for (const [digest, locs] of Object.entries(parsed.blobs)) {
+      if (Array.isArray(locs)) t.set(digest, locs.filter((l): l is string => typeof l === 'string'));
+    }
+    return t;
+  } catch {
+    return new Map(); // missing or damaged: start afresh
+  }
+}
+
+function sameTable(a: Table, b: Table): boolean {
+  if (a.size !== b.size) return false;
+  const ka = [...a.keys()];
+  const kb = [...b.keys()];
+  return ka.every((k, i) => k === kb[i] && a.get(k)!.join('\n') === b.get(k)!.join('\n'));
 }

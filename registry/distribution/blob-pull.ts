@@ -5,7 +5,6 @@ import { createHash } from '../../oci/crypto.js';
 import { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/types.js';
-import { recordBlobLocation } from './blob-locations.js';
 import type { RegistryClient } from './client.js';
 import { describeNetworkError, isRetryableNetworkError } from './errors.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -62,7 +61,7 @@ async function* blobChunks(client: RegistryClient, desc: Descriptor): AsyncGener
   }
   const got = 'sha256:' + hash.digest('hex');
   if (got !== desc.digest) throw new UserError(`fetching blob for ${reference}: digest mismatch (expected ${desc.digest}, got ${got})`);
-  recordBlobLocation(client.config.registry, client.repository, desc.digest);
+  client.blobLocations.record(client.config.registry, client.repository, desc.digest);
   onProgress?.({ type: 'blob-done', reference, digest: desc.digest, size: desc.size, direction: 'pull' });
 }
 

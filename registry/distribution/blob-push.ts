@@ -12,7 +12,6 @@ import { createHash } from '../../oci/crypto.js';
 import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/types.js';
-import { mountCandidates, recordBlobLocation } from './blob-locations.js';
 import { RetryableStatus, type RegistryClient } from './client.js';
 import type { HttpResponse } from './http.js';
 import { short } from './blob-pull.js';
@@ -48,11 +47,11 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
   if (!opts.absent && (await blobExists(client, desc.digest))) {
     content.destroy();
     onProgress?.({ type: 'blob-skipped', reference, digest: desc.digest, size: desc.size });
-    recordBlobLocation(registry, client.repository, desc.digest);
+    client.blobLocations.record(registry, client.repository, desc.digest);
     return 'exists';
   }
   let location: string | undefined;
-  for (const from of mountCandidates(registry, client.repository, desc.digest)) {
+  for (const from of await client.blobLocations.mountCandidates(registry, client.repository, desc.digest)) {
     const res = await client.send({
       method: 'POST',
       url: `/v2/${client.repository}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
@@ -64,7 +63,7 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
     if (res.statusCode === 201) {
       content.destroy();
       onProgress?.({ type: 'blob-mounted', reference, digest: desc.digest, from });
-      recordBlobLocation(registry, client.repository, desc.digest);
+      client.blobLocations.record(registry, client.repository, desc.digest);
       return 'mounted';
     }
     // 202: the registry could not mount (no access to `from`) and opened a normal upload instead.
@@ -75,7 +74,7 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
   const single = opts.singleRequestMax ?? opts.chunkSize ?? SINGLE_REQUEST_MAX;
   if (opts.chunkSize === undefined && desc.size > single) await streamUpload(client, desc, location, content, opts);
   else await chunkedUpload(client, desc, location, content, opts.chunkSize ?? single, Boolean(opts.verified));
-  recordBlobLocation(registry, client.repository, desc.digest);
+  client.blobLocations.record(registry, client.repository, desc.digest);
   onProgress?.({ type: 'blob-done', reference, digest: desc.digest, size: desc.size, direction: 'push' });
   return 'uploaded';
 }

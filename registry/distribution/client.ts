@@ -1,6 +1,7 @@
 // The HTTP side of one repository on one registry: picking https (or http for insecure registries),
 // authenticating, following redirects, retrying transient failures, and turning whatever is left
 // into one-line UserErrors naming the image reference.
+import { BlobLocations } from './blob-locations.js';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import { AuthSession } from '../auth/session.js';
@@ -29,6 +30,8 @@ export interface ClientConfig {
   /** Push needs "pull,push" on the repository; pull only "pull". */
   push: boolean;
   onProgress?: (ev: ProgressEvent) => void;
+  /** Where blobs were seen, for cross-repository mounts (default: this process's memory only). */
+  blobLocations?: BlobLocations;
 }
 
 export interface RegistryRequest {
@@ -68,6 +71,11 @@ export class RegistryClient {
   private constructor(readonly config: ClientConfig, agent: HttpAgent) {
     this.agent = agent;
     this.auth = new AuthSession(agent, config.creds, config.reference);
+  }
+
+  /** Where blobs were seen (cross-repository mounts); saved when the client is closed. */
+  get blobLocations(): BlobLocations {
+    return this.config.blobLocations ?? BlobLocations.for(undefined);
   }
 
   static async create(config: ClientConfig): Promise<RegistryClient> {
@@ -318,7 +326,7 @@ export class RegistryClient {
   async close(): Promise<void> {
     // A ping started early and never awaited must not go on retrying after the caller is done.
     this.closed = true;
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.blobLocations.save()]);
   }
 }
 

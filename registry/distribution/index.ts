@@ -10,7 +10,7 @@ export type { ProgressEvent } from './progress.js';
 export { RegistrySource } from './source.js';
 export { RegistryDestination } from './destination.js';
 export { hostPlatform, selectManifest } from './platform.js';
-export { clearBlobLocations, recordBlobLocation } from './blob-locations.js';
+export { BlobLocations } from './blob-locations.js';
 
 export async function openRegistrySource(ref: TransportReference, opts: RegistryOptions = {}): Promise<ImageSource> {
   const { ref: r, text } = parseDockerReference(ref);

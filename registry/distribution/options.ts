@@ -5,6 +5,7 @@ import { UserError } from '../../oci/errors.js';
 import { lookupCredentials } from '../auth/credentials.js';
 import type { TransportReference } from '../transport.js';
 import type { Endpoint } from '../registries-conf.js';
+import { BlobLocations } from './blob-locations.js';
 import { RegistryClient } from './client.js';
 import type { ProgressEvent } from './progress.js';
 import { DEFAULT_RETRY } from './retry.js';
@@ -35,6 +36,13 @@ export interface RegistryOptions {
   retryDelayMs?: number;
   /** Blobs uploaded at once by one destination (default 3). */
   concurrency?: number;
+  /**
+   * A file remembering which repositories of a registry hold which blobs, across processes
+   * (containers/image's blob info cache): a push mounts a blob from another repository instead of
+   * uploading it. pull() and push() through a store use `<store>/blob-info-cache.json`; without
+   * one, only this process's pulls and pushes are remembered.
+   */
+  blobInfoCache?: string;
 }
 
 export interface ParsedDockerRef {
@@ -70,5 +78,6 @@ export async function clientFor(ep: Endpoint, text: string, opts: RegistryOption
     retry: { ...DEFAULT_RETRY, retries: opts.retries ?? DEFAULT_RETRY.retries, baseDelayMs: opts.retryDelayMs ?? DEFAULT_RETRY.baseDelayMs },
     push,
     onProgress: opts.onProgress,
+    blobLocations: BlobLocations.for(opts.blobInfoCache),
   });
 }

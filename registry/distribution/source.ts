@@ -28,6 +28,7 @@ export class RegistrySource implements ImageSource {
       try {
         const m = await resolveImageManifest(c, this.tagOrDigest, want);
         this.active = c;
+        recordManifestBlobs(c, m);
         return m;
       } catch (e) {
         // A mirror that fails is skipped; only the primary's error is the user's answer.
@@ -44,5 +45,21 @@ export class RegistrySource implements ImageSource {
 
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close()));
+  }
+}
+
+/**
+ * A registry holds every blob a manifest it serves names: remember them all for later mounts, also
+ * the ones a pull finds in the store already and never fetches.
+ */
+function recordManifestBlobs(c: RegistryClient, m: ManifestBytes): void {
+  let parsed: { config?: { digest?: unknown }; layers?: { digest?: unknown }[] };
+  try {
+    parsed = JSON.parse(m.bytes.toString('utf8'));
+  } catch {
+    return;
+  }
+  for (const d of [parsed.config, ...(Array.isArray(parsed.layers) ? parsed.layers : [])]) {
+    if (typeof d?.digest === 'string') c.blobLocations.record(c.config.registry, c.repository, d.digest);
   }
 }

@@ -2,7 +2,7 @@
 // mounted (POST ?mount=&from=), big blobs go up in PATCH chunks. Observed through a counting proxy.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clearBlobLocations, openRegistryDestination, openRegistrySource, type ProgressEvent } from '../../registry/distribution/index.js';
+import { BlobLocations, openRegistryDestination, openRegistrySource, type ProgressEvent } from '../../registry/distribution/index.js';
 import { startRegistry, type RegistryServer } from '../helpers/registry-server.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/registry-faults.js';
 import { makeTestImage } from '../helpers/registry-image.js';
@@ -10,6 +10,8 @@ import { dockerRef, pullImage, pushImage } from '../helpers/registry-copy.js';
 import { copyImage } from '../../registry/copy.js';
 import { isUserError } from '../../oci/errors.js';
 import { MemorySource } from '../../registry/memory.js';
+import { execFileSync } from 'node:child_process';
+import { TempDir, tsbuildAsync, tsbuildOk } from '../helpers/cli.js';
 
 let reg: RegistryServer;
 let proxy: FaultProxy;
@@ -82,7 +84,7 @@ test('re-pushing an image the tag already names writes no manifest; anything els
 });
 
 test('blob known in another repository of the registry is mounted, not uploaded', async () => {
-  clearBlobLocations();
+  BlobLocations.clear();
   const img = makeTestImage({ text: 'mount me\n' });
   const a = await openRegistryDestination(dockerRef(`${proxy.host}/p/a:1`), opts);
   await pushImage(a, img);
@@ -103,12 +105,12 @@ test('blob known in another repository of the registry is mounted, not uploaded'
 });
 
 test('a pull teaches the mount source too', async () => {
-  clearBlobLocations();
+  BlobLocations.clear();
   const img = makeTestImage({ text: 'pulled then pushed elsewhere\n' });
   const a = await openRegistryDestination(dockerRef(`${reg.host}/p/src:1`), opts);
   await pushImage(a, img);
   await a.close();
-  clearBlobLocations();
+  BlobLocations.clear();
   const src = await openRegistrySource(dockerRef(`${proxy.host}/p/src:1`), opts);
   await pullImage(src);
   await src.close();
@@ -200,4 +202,38 @@ test('a streaming upload that cannot read its content again fails with one UserE
   await assert.rejects(dest.putBlob({ mediaType: l.mediaType, digest: l.digest, size: l.size }, Readable.from([l.bytes])), (e: unknown) => isUserError(e) && /uploading blob/.test(e.message));
   assert.equal(await dest.hasBlob(l), false);
   await dest.close();
+});
+
+test('the store remembers where blobs live: a push in a later process mounts the base layers pulled earlier', async () => {
+  // The usual CI sequence, each its own process: pull (or build FROM) registry/base, build on it,
+  // push registry/app. The base layers are in the registry already, one repository over.
+  const tmp = new TempDir();
+  try {
+    const base = makeTestImage({ text: 'base layer\n', extraLayerBytes: 64 * 1024 });
+    const publisher = await openRegistryDestination(dockerRef(`${reg.host}/p/base:1`), opts);
+    await pushImage(publisher, base);
+    await publisher.close();
+    const root = tmp.dir('store');
+    // Async: the proxy is served by this process, which spawnSync would block.
+    const ok = async (args: string[]) => {
+      const r = await tsbuildAsync(args);
+      assert.equal(r.status, 0, r.stderr);
+    };
+    await ok(['pull', '--root', root, '--tls-verify=false', `${proxy.host}/p/base:1`]);
+    tmp.file('ctx/app.txt', 'app\n');
+    tmp.file('ctx/Containerfile', `FROM ${proxy.host}/p/base:1\nCOPY app.txt /app.txt\n`);
+    tsbuildOk(['build', '--root', root, '-t', 'app', tmp.dir('ctx')]);
+    proxy.requests.length = 0;
+    await ok(['push', '--root', root, '--tls-verify=false', 'app', `${proxy.host}/p/app:1`]);
+    const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url.includes('/blobs/uploads/'));
+    const mounted = posts.filter((r) => r.url.includes('mount=') && r.url.includes('from=p%2Fbase') && r.status === 201);
+    assert.equal(mounted.length, base.layers.length, 'each base layer mounted from p/base');
+    assert.equal(posts.length - mounted.length, 2, 'only the new layer and the config uploaded');
+    // An independent client sees the whole image.
+    const layers = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/p/app:1`], { encoding: 'utf8' })).Layers as string[];
+    assert.deepEqual(layers.slice(0, base.layers.length), base.layers.map((l) => l.digest));
+    assert.equal(layers.length, base.layers.length + 1);
+  } finally {
+    tmp.cleanup();
+  }
 });

@@ -1,0 +1,76 @@
+// The blob info cache: what one process learns about where a registry holds blobs, a later one
+// can mount from; concurrent writers merge; a damaged file is a cold cache, not an error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobLocations } from '../../registry/distribution/blob-locations.js';
+
+const fresh = () => join(mkdtempSync(join(tmpdir(), 'tsbuild-bloc-')), 'blob-info-cache.json');
+
+test('what one process records, the next one finds (other repositories of the same registry only)', async () => {
+  const file = fresh();
+  const first = BlobLocations.for(file);
+  first.record('reg:5000', 'base', 'sha256:a');
+  first.record('other:5000', 'base', 'sha256:a');
+  first.record('reg:5000', 'app', 'sha256:a');
+  await first.save();
+  BlobLocations.clear(); // a new process
+  const next = BlobLocations.for(file);
+  assert.deepEqual(await next.mountCandidates('reg:5000', 'app2', 'sha256:a'), ['app', 'base'], 'most recently learnt first');
+  assert.deepEqual(await next.mountCandidates('reg:5000', 'base', 'sha256:a'), ['app']);
+  assert.deepEqual(await next.mountCandidates('reg:5000', 'x', 'sha256:unknown'), []);
+  // Without a file nothing outlives the process.
+  BlobLocations.for(undefined).record('reg:5000', 'mem', 'sha256:m');
+  BlobLocations.clear();
+  assert.deepEqual(await BlobLocations.for(undefined).mountCandidates('reg:5000', 'x', 'sha256:m'), []);
+});
+
+test('two processes saving merge instead of overwriting each other', async () => {
+  const file = fresh();
+  const a = BlobLocations.for(file);
+  await a.mountCandidates('r', 'x', 'sha256:z'); // a loaded the (empty) file before b wrote
+  BlobLocations.clear();
+  const b = BlobLocations.for(file);
+  b.record('r', 'from-b', 'sha256:b');
+  await b.save();
+  a.record('r', 'from-a', 'sha256:a');
+  await a.save();
+  BlobLocations.clear();
+  const c = BlobLocations.for(file);
+  assert.deepEqual(await c.mountCandidates('r', 'x', 'sha256:a'), ['from-a']);
+  assert.deepEqual(await c.mountCandidates('r', 'x', 'sha256:b'), ['from-b']);
+});
+
+test('saving what is already known does not rewrite the file; a damaged file is a cold cache', async () => {
+  const file = fresh();
+  const a = BlobLocations.for(file);
+  a.record('r', 'repo', 'sha256:1');
+  await a.save();
+  const written = statSync(file).mtimeMs;
+  const before = readFileSync(file, 'utf8');
+  await new Promise((r) => setTimeout(r, 20));
+  a.record('r', 'repo', 'sha256:1'); // a warm push learns nothing new
+  await a.save();
+  assert.equal(statSync(file).mtimeMs, written);
+  assert.equal(readFileSync(file, 'utf8'), before);
+  writeFileSync(file, '{"version":1,"blobs":');
+  BlobLocations.clear();
+  const b = BlobLocations.for(file);
+  assert.deepEqual(await b.mountCandidates('r', 'x', 'sha256:1'), []);
+  b.record('r', 'again', 'sha256:1');
+  await b.save();
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { version: 1, blobs: { 'sha256:1': ['r/again'] } });
+});
+
+test('the file stays bounded: the least recently learnt digests go first', async () => {
+  const file = fresh();
+  const a = BlobLocations.for(file);
+  for (let i = 0; i < 4100; i++) a.record('r', 'repo', `sha256:${i}`);
+  a.record('r', 'repo', 'sha256:0'); // learnt again: now among the newest
+  await a.save();
+  const blobs = JSON.parse(readFileSync(file, 'utf8')).blobs as Record<string, string[]>;
+  assert.equal(Object.keys(blobs).length, 4096);
+  assert.ok('sha256:0' in blobs && !('sha256:1' in blobs) && 'sha256:4099' in blobs);
+});
