@@ -150,8 +150,10 @@ function runOptions(opts: BuildOptions) {
   return { isolation: opts.isolation ?? d.isolation, network: opts.network ?? d.network, secrets, seccomp: opts.seccomp ?? d.seccomp };
 }
 
-export async function build(opts: BuildOptions): Promise<BuildResult> {
-  const emit: EventSink = opts.onEvent ?? (() => undefined);
+export async function build(buildOpts: BuildOptions): Promise<BuildResult> {
+  const emit: EventSink = buildOpts.onEvent ?? (() => undefined);
+  const buildArgs = new Map(buildOpts.buildArgs instanceof Map ? buildOpts.buildArgs : Object.entries(buildOpts.buildArgs ?? {}));
+  const opts = { ...buildOpts, sourceDateEpoch: withSourceDateEpoch(buildOpts.sourceDateEpoch, buildArgs) };
   const context = resolve(opts.context);
   try {
     if (!(await stat(context)).isDirectory()) throw new Error();
@@ -171,7 +173,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const containerfile = await readContainerfile(context, opts);
   const file = containerfile.path;
   const parsed = parseContainerfile(containerfile.text, containerfile.name);
-  const buildArgs = opts.buildArgs instanceof Map ? opts.buildArgs : new Map(Object.entries(opts.buildArgs ?? {}));
   const predefined = platformArgs(platform);
   let globalScope = new Map<string, string>();
   const plan = planStages(parsed, {
@@ -226,6 +227,22 @@ async function buildWith(store: Store, opts: BuildOptions, b: BuildInputs): Prom
   }
 }
 
+/**
+ * SOURCE_DATE_EPOCH as BuildKit and buildx take it: the option (the CLI's environment variable) or a
+ * `--build-arg SOURCE_DATE_EPOCH=N`; the option is also handed in as that build arg, so an
+ * `ARG SOURCE_DATE_EPOCH` sees it. `buildArgs` (the build's own copy) is completed in place.
+ */
+function withSourceDateEpoch(option: number | undefined, buildArgs: Map<string, string>): number | undefined {
+  const arg = buildArgs.get('SOURCE_DATE_EPOCH');
+  if (option !== undefined) {
+    if (arg === undefined) buildArgs.set('SOURCE_DATE_EPOCH', String(option));
+    return option;
+  }
+  if (arg === undefined || arg === '') return undefined;
+  if (!/^\d+$/.test(arg)) throw new UserError(`invalid build arg SOURCE_DATE_EPOCH=${JSON.stringify(arg)}: expected whole seconds since 1970`);
+  return Number(arg);
+}
+
 async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, ignorePatterns: string[], remote: RemoteCache | undefined): Promise<BuildResult> {
   const { context, format, names, labels, annotations, platform, plan, buildArgs, globalScope, predefined, emit } = b;
   const mountLimit = opts.cacheTo ? cacheMountLimit(opts.cacheMountExportMax) : 0;
@@ -263,7 +280,7 @@ async function solveAndCommit(store: Store, opts: BuildOptions, b: BuildInputs, 
   // Layers hit in the remote cache are fetched only now, and only those the image is made of.
   await solver.ensureLocal(final.layers);
 
-  const declared = new Set<string>(plan.globalArgs.flatMap((a) => a.args.map((x) => x.name)));
+  const declared = new Set<string>([...plan.globalArgs.flatMap((a) => a.args.map((x) => x.name)), ...solver.triggerArgs]);
   for (const s of plan.stages) for (const ins of s.instructions) if (ins.kind === 'ARG') for (const a of ins.args) declared.add(a.name);
   const unused = unusedBuildArgs(buildArgs, declared, predefined);
   if (unused.length > 0) emit({ type: 'warning', message: `one or more build args were not consumed: [${unused.join(' ')}]` });

@@ -90,6 +90,7 @@ export function buildInstruction(kind: InstructionKind, argText: string, ctx: Bu
     case 'RUN': {
       if (args === '') fail('RUN requires at least one argument');
       const cmd = commandForm(args);
+      if (cmd.form === 'exec' && cmd.args.length === 0) fail('RUN requires at least one argument', 'the exec form `RUN []` names no command to run');
       return { ...common, kind, cmd, heredocs: cmd.form === 'shell' ? ctx.heredocs.map(publicHeredoc) : [] };
     }
 

@@ -60,7 +60,8 @@ export class StageArgs {
 
 /** Build args that no ARG in any stage (or the global scope) declares and that are not predefined. */
 export function unusedBuildArgs(buildArgs: Map<string, string>, declaredNames: Set<string>, predefined: Map<string, string>): string[] {
-  return [...buildArgs.keys()].filter((k) => !declaredNames.has(k) && !predefined.has(k) && !PROXY_ARGS.includes(k)).sort();
+  // SOURCE_DATE_EPOCH is taken by the build itself (its times), declared or not.
+  return [...buildArgs.keys()].filter((k) => !declaredNames.has(k) && !predefined.has(k) && !PROXY_ARGS.includes(k) && k !== 'SOURCE_DATE_EPOCH').sort();
 }
 
 /** Parse `--build-arg K=V` / `--build-arg K` (value from the environment; skipped when unset). */

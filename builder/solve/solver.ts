@@ -122,6 +122,8 @@ export class Solver {
   private readonly opts: SolveOptions;
   /** Stops the other stages once one has failed (as BuildKit cancels the rest of a failed solve). */
   private readonly failed = new AbortController();
+  /** Names declared by ARG instructions of ONBUILD triggers (build args they consume). */
+  readonly triggerArgs = new Set<string>();
   /** The first stage failure, in time: what the build reports. */
   private firstFailure: { error: unknown } | undefined;
 
@@ -243,7 +245,10 @@ export class Solver {
     const onbuild: Instruction[] = [];
     for (const t of triggers) {
       const parsed = parseContainerfile(t, `${o.plan.file} (ONBUILD of ${baseName})`);
-      for (const ins of parsed.instructions) onbuild.push({ ...ins, pos: stage.from.pos });
+      for (const ins of parsed.instructions) {
+        onbuild.push({ ...ins, pos: stage.from.pos });
+        if (ins.kind === 'ARG') for (const a of ins.args) this.triggerArgs.add(a.name);
+      }
     }
     const steps = [...onbuild, ...stage.instructions];
     const total = steps.length + 1;

@@ -1,8 +1,10 @@
 // USER for a RUN step, resolved the way runc does for a container process: `name` or `uid`, with an
 // optional `:group`; no USER is uid 0 (no /etc/passwd needed: a FROM scratch image can RUN); a name
 // must exist in the image's /etc/passwd, a numeric uid need not (its gid is then 0); supplementary
-// groups are the primary group then the /etc/group entries listing the user by name (what `id`
-// shows under Docker and buildah); HOME comes from passwd (or `/`) when the environment has none.
+// groups are the primary group then, when no group was given, the /etc/group entries listing the
+// user by name (runc: "supplementary group ids only make sense if in the implicit form"; what `id`
+// shows under Docker and buildah); `user:` is `user`, as runc parses it; HOME comes from passwd (or
+// `/`) when the environment has none.
 import { UserError, type SourceLocation } from '../../oci/errors.js';
 import type { RootfsReader } from './layer-entry.js';
 
@@ -23,8 +25,9 @@ function records(text: string | undefined): string[][] {
 }
 
 export async function resolveRunUser(spec: string | undefined, rootfs: RootfsReader, location?: SourceLocation): Promise<RunUser> {
-  const [user = '', group, ...extra] = (spec ?? '').split(':');
-  if (extra.length > 0 || group === '') throw new UserError(`invalid USER ${JSON.stringify(spec)}: expected user[:group]`, { location });
+  const [user = '', groupGiven, ...extra] = (spec ?? '').split(':');
+  const group = groupGiven === '' ? undefined : groupGiven;
+  if (extra.length > 0) throw new UserError(`invalid USER ${JSON.stringify(spec)}: expected user[:group]`, { location });
   const passwd = records((await rootfs.readFile('/etc/passwd'))?.toString('utf8'));
   const groupDb = records((await rootfs.readFile('/etc/group'))?.toString('utf8'));
   const name = user === '' ? '0' : user;
@@ -43,7 +46,7 @@ export async function resolveRunUser(spec: string | undefined, rootfs: RootfsRea
   if (!Number.isSafeInteger(uid) || uid > 0xfffffffe || gid > 0xfffffffe) throw new UserError(`invalid USER ${JSON.stringify(spec)}: id out of range`, { location });
   const groups: number[] = [gid];
   const userName = pw?.[0];
-  if (userName !== undefined) {
+  if (userName !== undefined && group === undefined) {
     for (const g of groupDb) {
       const members = (g[3] ?? '').split(',').filter(Boolean);
       if (members.includes(userName) && NUMERIC.test(g[2] ?? '')) {

@@ -49,7 +49,9 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
   if (containerfileText !== undefined) setSourceText('Containerfile', containerfileText);
   else setSourceBase(file ? '.' : context);
   const store = await storeFor(flags);
-  const sde = process.env.SOURCE_DATE_EPOCH;
+  const buildArgs = parseBuildArgs(flags.buildArg);
+  // As buildx: the environment's SOURCE_DATE_EPOCH unless a --build-arg gives one.
+  const sde = buildArgs.has('SOURCE_DATE_EPOCH') ? undefined : process.env.SOURCE_DATE_EPOCH;
   const pull = flags.pull === 'true' ? 'always' : flags.pull === 'false' ? 'missing' : (flags.pull as 'missing' | 'always' | 'never');
   if (flags.push && flags.tag.length === 0) throw new UserError('--push needs at least one -t NAME to push to');
   const registry = toRegistryOptions(flags);
@@ -61,7 +63,7 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
     containerfileText,
     store,
     tags: flags.tag,
-    buildArgs: parseBuildArgs(flags.buildArg),
+    buildArgs,
     target: flags.target,
     format: flags.format as 'oci' | 'docker', ...compressionOptions(flags),
     timestamp: flags.timestamp !== undefined ? parseSeconds(flags.timestamp, '--timestamp') : undefined,

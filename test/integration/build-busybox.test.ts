@@ -78,6 +78,32 @@ test('ONBUILD triggers run in the child build, right after FROM', () => {
   assert.equal(cfg.Config.OnBuild ?? null, null, 'triggers are not inherited by the child image');
 });
 
+test('an ONBUILD ARG consumes its build arg (no "not consumed" warning)', () => {
+  const base = tmp.dir('onarg-base');
+  tmp.file('onarg-base/Containerfile', 'FROM busybox\nONBUILD ARG C=childdefault\nONBUILD RUN echo "C=$C" > /onb\n');
+  tsbuildOk(['build', '--root', root, '-t', 'onarg-base', base]);
+  const child = tmp.dir('onarg-child');
+  tmp.file('onarg-child/Containerfile', 'FROM onarg-base\nRUN cat /onb\n');
+  const r = tsbuildOk(['build', '--root', root, '--progress=plain', '--build-arg', 'C=cli', child]);
+  assert.match(r.stderr + r.stdout, /^C=cli$/m);
+  assert.doesNotMatch(r.stderr, /not consumed/);
+});
+
+test('SOURCE_DATE_EPOCH as a build arg (BuildKit) sets the times, and an ARG of it sees the environment\'s', () => {
+  const ctx = tmp.dir('sde-arg');
+  tmp.file('sde-arg/Containerfile', 'FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo "sde=$SOURCE_DATE_EPOCH"\n');
+  const viaArg = tsbuildOk(['build', '--root', root, '--progress=plain', '--build-arg', 'SOURCE_DATE_EPOCH=1000000000', '-t', 'sde-arg', ctx]);
+  assert.match(viaArg.stderr + viaArg.stdout, /^sde=1000000000$/m);
+  assert.doesNotMatch(viaArg.stderr, /not consumed/);
+  assert.equal(JSON.parse(tsbuildOk(['inspect', '--root', root, 'sde-arg']).stdout).Created, '2001-09-09T01:46:40.000Z');
+  const viaEnv = tsbuildOk(['build', '--root', root, '--progress=plain', '-t', 'sde-env', ctx], { env: { SOURCE_DATE_EPOCH: '1100000000' } });
+  assert.match(viaEnv.stderr + viaEnv.stdout, /^sde=1100000000$/m);
+  assert.equal(JSON.parse(tsbuildOk(['inspect', '--root', root, 'sde-env']).stdout).Created, '2004-11-09T11:33:20.000Z');
+  const bad = tsbuild(['build', '--root', root, '--build-arg', 'SOURCE_DATE_EPOCH=yesterday', ctx]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^Error: invalid build arg SOURCE_DATE_EPOCH="yesterday"/m);
+});
+
 test('--target builds only the stages it needs; unused build args draw a warning', () => {
   const ctx = tmp.dir('target');
   tmp.file('target/Containerfile', [

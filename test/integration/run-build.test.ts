@@ -370,9 +370,12 @@ test('oci: an image without /etc/passwd runs as uid 0 (RUN and tsbuild run); gro
   ok('oci', ['build', '--root', root, '-t', 'scratch-user', ctx]);
   assert.match(ok('oci', ['run', '--root', root, '--rm', 'scratch-user']), /^uid=0 gid=0 groups=0$/m);
   // busybox's /etc/group lists root in wheel: `id` shows the primary group first, as under Docker.
-  const log = ok('oci', ['build', '--root', root, context('groups', 'FROM busybox\nRUN id\nUSER 1234:4321\nRUN id\n')]);
+  const log = ok('oci', ['build', '--root', root, '-t', 'groups', context('groups', 'FROM busybox\nRUN id\nUSER 1234:4321\nRUN id\nUSER root:app\nRUN id\n')]);
   assert.match(log, /^uid=0\(root\) gid=0\(root\) groups=0\(root\),10\(wheel\)$/m);
   assert.match(log, /^uid=1234 gid=4321 groups=4321$/m);
+  // A group given: only that one, not the groups listing the user (root is in wheel), as runc.
+  assert.match(log, /^uid=0\(root\) gid=1000\(app\) groups=1000\(app\)$/m);
+  assert.match(ok('oci', ['run', '--root', root, '--rm', '-u', 'root:app', 'groups', 'id']), /^uid=0\(root\) gid=1000\(app\) groups=1000\(app\)$/m);
 });
 
 /** Every path of an unpacked rootfs with its type, mode, owner and content (or link target). */

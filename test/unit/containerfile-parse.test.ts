@@ -54,6 +54,8 @@ test('RUN: shell form, exec form, invalid JSON falls back to shell form', () => 
   assert.deepEqual(one('RUN [ "unterminated"', 'RUN').cmd, { form: 'shell', command: '[ "unterminated"' });
   throwsAt('FROM a\nRUN ["a", 1]', 2, /arrays must be comprised of strings only/);
   throwsAt('FROM a\nRUN', 2, /RUN requires at least one argument/);
+  throwsAt('FROM a\nRUN []', 2, /RUN requires at least one argument/);
+  throwsAt('FROM a\nRUN [ ]', 2, /RUN requires at least one argument/);
 });
 
 test('RUN flags: --mount repeatable, --network, --security; bad ones rejected', () => {

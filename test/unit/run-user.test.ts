@@ -27,8 +27,14 @@ test('no USER is uid 0, also in an image without /etc/passwd (FROM scratch)', as
 
 test('supplementary groups: the primary group first, then the groups listing the user', async () => {
   assert.deepEqual(await resolveRunUser('app', BUSYBOX), { uid: 1000, gid: 1000, groups: [1000, 2000], home: '/home/app' });
+  assert.deepEqual(await resolveRunUser('app:', BUSYBOX), { uid: 1000, gid: 1000, groups: [1000, 2000], home: '/home/app' }, 'an empty group is no group (runc)');
   assert.deepEqual(await resolveRunUser('1234:4321', BUSYBOX), { uid: 1234, gid: 4321, groups: [4321], home: '/' });
-  assert.deepEqual(await resolveRunUser('app:wheel', BUSYBOX), { uid: 1000, gid: 10, groups: [10, 2000], home: '/home/app' });
+});
+
+test('with a group given, that group is the only one (runc: supplementary groups only in the implicit form)', async () => {
+  assert.deepEqual(await resolveRunUser('app:wheel', BUSYBOX), { uid: 1000, gid: 10, groups: [10], home: '/home/app' });
+  assert.deepEqual(await resolveRunUser('root:app', BUSYBOX), { uid: 0, gid: 1000, groups: [1000], home: '/root' }, 'not wheel and dev, which list root');
+  assert.deepEqual(await resolveRunUser('app:4343', BUSYBOX), { uid: 1000, gid: 4343, groups: [4343], home: '/home/app' });
 });
 
 test('a user or group name the image does not have is an error', async () => {
