@@ -7,6 +7,7 @@ import { pidAlive, tempName, tempNamePid } from './fsutil.js';
 import { ImageStore } from './images.js';
 import { withFileLock } from './lock.js';
 import { SnapshotStore } from './snapshots.js';
+import { UserError } from '../oci/errors.js';
 
 export interface Store {
   root: string;
@@ -34,7 +35,12 @@ export async function openStore(root: string): Promise<Store> {
   const tmp = join(root, 'tmp');
   // Synchronously: every command opens the store and almost always finds it there, which takes
   // microseconds this way and a thread-pool round trip per directory the promise way.
-  for (const d of [join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')]) mkdirSync(d, { recursive: true });
+  try {
+    for (const d of [join(root, 'blobs', 'sha256'), tmp, join(root, 'snapshots')]) mkdirSync(d, { recursive: true });
+  } catch (e) {
+    // A file where the store should be, no permission, a read-only file system: the caller's to fix.
+    throw new UserError(`cannot use ${root} as the store: ${(e as Error).message}`, { cause: e });
+  }
   const lockPath = join(root, 'store.lock');
   const withLock = <T>(fn: () => Promise<T>) => withFileLock(lockPath, fn);
   await cleanTmp(tmp);

@@ -74,7 +74,7 @@ export function reportError(e: unknown, debug: boolean): number {
   }
   const err = e as { code?: string; message?: string; stack?: string; path?: string };
   // Plain system errors users commonly cause (no permission on the store, disk full) get one line too.
-  if (err && typeof err.code === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'ENOENT', 'EDQUOT'].includes(err.code)) {
+  if (err && typeof err.code === 'string' && ['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'ENOENT', 'EDQUOT', 'ENOTDIR', 'ERR_TSBUILD_NATIVE_MISSING'].includes(err.code)) {
     process.stderr.write(`Error: ${oneLine(err.message ?? '')}\n`);
     if (debug && err.stack) process.stderr.write(err.stack + '\n');
     return 1;

@@ -16,7 +16,14 @@ export function nativeBuildDir(): string {
     join(here, 'build', 'Release'), // <repo>/native (source)
     join(here, '..', '..', 'native', 'build', 'Release'), // <repo>/dist/native (compiled)
   ];
-  return candidates.find((c) => existsSync(join(c, 'tsbuild_native.node'))) ?? candidates[0]!;
+  // Without the addon, still the directory that has the other pieces (a partial build), else the
+  // one a build makes (<repo>/native/build/Release), so messages name a real place.
+  return (
+    candidates.find((c) => existsSync(join(c, 'tsbuild_native.node'))) ??
+    candidates.find((c) => existsSync(join(c, 'tsbuild-run'))) ??
+    candidates.find((c) => existsSync(join(c, '..', '..', 'binding.gyp'))) ??
+    candidates[0]!
+  );
 }
 
 /** The error every missing piece of the native build raises: one line that says how to make it. */

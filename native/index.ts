@@ -195,7 +195,10 @@ export class RunError extends Error {
 
 /** Path of the runtime helper executable. */
 export function runHelperPath(): string {
-  return join(nativeBuildDir(), 'tsbuild-run');
+  const path = join(nativeBuildDir(), 'tsbuild-run');
+  // Spawning a missing helper fails with a bare ENOENT naming no cause: say what is missing.
+  if (!existsSync(path)) throw nativeMissing(path, new Error('no such file'));
+  return path;
 }
 
 const signalNames = new Map<number, string>(

@@ -17,7 +17,7 @@ import { setSourceBase, setSourceText } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import type { BuildFlags } from './build.js';
 import { parseSeconds, securityOptions, storeFor } from './common.js';
-import { storePuller } from './puller.js';
+import { storePuller } from '../../registry/store-puller.js';
 import { toRegistryOptions } from './registry-flags.js';
 
 /** --compression-format / --compression-level as build() options (ranges are checked by the layer writer). */

@@ -1,7 +1,7 @@
 // images, inspect, tag, rmi.
 import type { Command } from 'commander';
 import { requireImage } from '../../cache/lookup.js';
-import { normalizeLocalName } from '../../oci/reference.js';
+import { normalizeImageName, tagImage } from '../../cache/image-tag.js';
 import { UserError } from '../../oci/errors.js';
 import { rootOption, storeFor } from './common.js';
 import { renderInspectTemplate } from '../inspect-template.js';
@@ -32,14 +32,6 @@ function nameMatches(name: string, repository: string, tag: string): boolean {
   const [repo, wantTag] = colon > name.lastIndexOf('/') ? [name.slice(0, colon), name.slice(colon + 1)] : [name, undefined];
   if (wantTag !== undefined && wantTag !== tag) return false;
   return repository === repo || repository.endsWith('/' + repo);
-}
-
-function normalizeTag(name: string): string {
-  try {
-    return normalizeLocalName(name);
-  } catch (e) {
-    throw new UserError(`invalid image name "${name}": ${(e as Error).message}`);
-  }
 }
 
 export function registerImageCommands(program: Command): void {
@@ -121,8 +113,8 @@ export function registerImageCommands(program: Command): void {
   rootOption(program.command('tag').description('add names to an image').argument('<image>', 'image name or ID').argument('<names...>', 'new names')).action(
     async (image: string, names: string[], flags: { root?: string }) => {
       const store = await storeFor(flags);
-      const rec = await requireImage(store, image);
-      for (const n of names) await store.images.tag(rec.id, normalizeTag(n));
+      for (const n of names) normalizeImageName(n); // every name checked before any is added
+      for (const n of names) await tagImage(store, image, n);
     },
   );
 

@@ -7,7 +7,7 @@ import { UserError } from '../../oci/errors.js';
 import { plainProgress } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { collect, rootOption, storeFor } from './common.js';
-import { storePuller } from './puller.js';
+import { storePuller } from '../../registry/store-puller.js';
 import { registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
 
 /** The S2I flags commander parses: the library's own option names, plus the CLI-only ones. */

@@ -41,6 +41,8 @@ export class BlobLocations {
   record(registry: string, repository: string, digest: string): void {
     const loc = `${registry}/${repository}`;
     add(this.table, digest, loc);
+    // A long-lived host process pulling and pushing for days keeps a bounded table too.
+    if (this.table.size > MAX_DIGESTS) this.table.delete(this.table.keys().next().value as string);
     if (this.file !== undefined) this.learnt.push([digest, loc]);
   }
 

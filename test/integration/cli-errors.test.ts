@@ -99,4 +99,6 @@ test('command-line errors: unknown image, bad transport, bad flag', () => {
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown option '--no-such-flag'/);
   assertOneLineError(tsbuild(['build', '--root', root, join(tmp.path, 'missing-dir')]), /^Error: build context .* is not a directory$/);
+  // A file where the store should be: the user's to fix, not an internal error.
+  assertOneLineError(tsbuild(['images', '--root', '/etc/passwd']), /^Error: cannot use \/etc\/passwd as the store: ENOTDIR/);
 });

@@ -51,3 +51,39 @@ test('the README library example type-checks against the .d.ts and runs', () => 
   assert.match(out, /^pushed sha256:[0-9a-f]{64}$/m);
   assert.ok(existsSync(join(dir, 'my-app.tar')));
 });
+
+test('library: build pulls a missing base itself (no puller given), tag() normalises, S2I and prune are exported', () => {
+  const dir = join(tmp.path, 'lib2');
+  mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
+  symlinkSync(REPO_ROOT, join(dir, 'node_modules/tsbuild'));
+  symlinkSync(join(REPO_ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
+  tmp.file('lib2/ctx/Containerfile', `FROM ${busybox.ociRef}\nRUN echo built-on-pulled-base\n`);
+  tmp.file('lib2/example.mts', `
+import { build, tag, findImage, listImages, openStore, prune, s2iBuild, isUserError, type Puller, type RegistryOptions } from 'tsbuild';
+const store = await openStore('store');
+const registry: RegistryOptions = { tlsVerify: false };
+const lines: string[] = [];
+const image = await build({ context: 'ctx', store, registry, onEvent: (ev) => { if (ev.type === 'output') lines.push(ev.text); } });
+console.log('output', lines.join('|'));
+console.log('stored', await tag(store, image.id, 'mine'));
+console.log('found', (await findImage(store, 'mine'))?.id === image.id);
+try {
+  await tag(store, image.id, 'Not A Valid Ref!!');
+} catch (e) {
+  console.log('refused', isUserError(e));
+}
+console.log('names', (await listImages(store)).flatMap((i) => i.record.names).sort().join(' '));
+const p: Puller | undefined = undefined;
+console.log('exports', typeof s2iBuild, typeof prune, p === undefined);
+`);
+  const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+  const compiled = spawnSync(process.execPath, [tsc, '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'false', '--outDir', 'out', 'example.mts'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(compiled.status, 0, `tsc: ${compiled.stdout}${compiled.stderr}`);
+  const out = execFileSync(process.execPath, ['out/example.mjs'], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
+  assert.match(out, /^output .*built-on-pulled-base/m, 'the FROM oci: base was pulled by build() itself');
+  assert.match(out, /^stored localhost\/mine:latest$/m);
+  assert.match(out, /^found true$/m);
+  assert.match(out, /^refused true$/m);
+  assert.doesNotMatch(out, /Not A Valid/);
+  assert.match(out, /^exports function function true$/m);
+});
