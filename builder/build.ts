@@ -1,5 +1,6 @@
 // build(): Containerfile + context → an image in the local store. The library entry point the
 // CLI's `build` command is a thin client of.
+import { checkBuildOptions } from './build-options-check.js';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -151,6 +152,7 @@ function runOptions(opts: BuildOptions) {
 }
 
 export async function build(buildOpts: BuildOptions): Promise<BuildResult> {
+  checkBuildOptions(buildOpts);
   const emit: EventSink = buildOpts.onEvent ?? (() => undefined);
   const buildArgs = new Map(buildOpts.buildArgs instanceof Map ? buildOpts.buildArgs : Object.entries(buildOpts.buildArgs ?? {}));
   const opts = { ...buildOpts, sourceDateEpoch: withSourceDateEpoch(buildOpts.sourceDateEpoch, buildArgs) };

@@ -201,7 +201,11 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
     } else {
       uploaded = true;
-      await dest.putBlob(manifest.config, Readable.from([configBytes]), { verified: true, absent: true });
+      const c = manifest.config;
+      // Reported like a layer (skopeo's "Copying config"), so event consumers see every blob written.
+      progress({ kind: 'blob', phase: 'started', digest: c.digest, size: c.size, mediaType: c.mediaType });
+      await dest.putBlob(c, Readable.from([configBytes]), { verified: true, absent: true });
+      progress({ kind: 'blob', phase: 'done', digest: c.digest, size: c.size, mediaType: c.mediaType });
     }
   })();
 

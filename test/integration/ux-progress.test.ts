@@ -132,6 +132,7 @@ test('pull progress: plain lines per blob and json blob events with byte counts'
   const done = blobs.filter((b) => b.type === 'blob' && b.phase === 'done');
   assert.ok(done.length >= 1);
   for (const d of done) assert.ok(d.type === 'blob' && d.bytes > 0 && blobs.some((b) => b.type === 'blob' && b.phase === 'started' && b.digest === d.digest));
+  assert.ok(done.some((d) => d.type === 'blob' && d.mediaType.includes('config')), 'the config blob is reported as well');
 });
 
 test('tty progress under a pseudo-terminal: finished steps with ✔ and durations, cursor restored', () => {
