@@ -26,14 +26,14 @@ function blob(bytes: Buffer, mediaType: string): Blob {
   return { digest: sha(bytes), size: bytes.length, mediaType, bytes };
 }
 
-/** A one-file ustar archive (enough for a layer; tar-stream would do too, this keeps tests self-contained). */
-export function tarOneFile(name: string, content: Buffer): Buffer {
+/** A ustar header for a regular file of `size` bytes (declared only: the data may lie, for hostile tests). */
+export function ustarHeader(name: string, size: number): Buffer {
   const h = Buffer.alloc(512);
   h.write(name, 0, 100, 'utf8');
   h.write('0000644\0', 100);
   h.write('0000000\0', 108);
   h.write('0000000\0', 116);
-  h.write(content.length.toString(8).padStart(11, '0') + '\0', 124);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
   h.write('00000000000\0', 136);
   h.write('        ', 148);
   h.write('0', 156);
@@ -42,8 +42,13 @@ export function tarOneFile(name: string, content: Buffer): Buffer {
   let sum = 0;
   for (const b of h) sum += b;
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
+/** A one-file ustar archive (enough for a layer; tar-stream would do too, this keeps tests self-contained). */
+export function tarOneFile(name: string, content: Buffer): Buffer {
   const pad = Buffer.alloc((512 - (content.length % 512)) % 512);
-  return Buffer.concat([h, content, pad, Buffer.alloc(1024)]);
+  return Buffer.concat([ustarHeader(name, content.length), content, pad, Buffer.alloc(1024)]);
 }
 
 /** Build an image; `extraLayerBytes` adds a second layer of random bytes (for chunked uploads). */

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CLI, TempDir } from '../helpers/cli.js';
+import { ustarHeader } from '../helpers/registry-image.js';
 
 const BIG = 384 << 20;
 /** The bound for any workload; holding the 384 MiB member once already exceeds it. */
@@ -152,20 +153,7 @@ test('an archive larger than the store has free is refused from its header', { t
   try {
     // A tar header declaring a 128 MiB member, then only 1 MiB of its data: nothing past the
     // header may be needed to refuse it.
-    const header = Buffer.alloc(512);
-    header.write('huge', 0);
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write((128 << 20).toString(8).padStart(11, '0') + '\0', 124);
-    header.write('00000000000\0', 136);
-    header.write('        ', 148);
-    header.write('0', 156);
-    header.write('ustar\0', 257);
-    header.write('00', 263);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    const header = ustarHeader('huge', 128 << 20);
     const ctx = tmp.dir('ctx-huge');
     writeFileSync(join(ctx, 'huge.tar.gz'), gzipSync(Buffer.concat([header, Buffer.alloc(1 << 20)])));
     writeFileSync(join(ctx, 'Containerfile'), 'FROM scratch\nADD huge.tar.gz /x/\n');

@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { TempDir, tsbuild } from '../helpers/cli.js';
 import { Marker, imageBlobs, layerEntries } from '../fuzz/hostile-kit.js';
+import { ustarHeader } from '../helpers/registry-image.js';
 
 let tmp: TempDir;
 let root: string;
@@ -146,21 +147,8 @@ test('ADD: a decompression bomb fails cleanly, bounded in time', { timeout: 240_
   // unpacked to disk (add-large tests the default bound, the store's free space); a cap set lower
   // refuses it from its header's declared size, before anything is written.
   const member = gzipSync(Buffer.alloc(64 << 20), { level: 9 });
-  const tarHead = Buffer.alloc(512);
   // A valid tar header for a 10 GiB file, so the archive is recognised as a tar.
-  tarHead.write('big', 0);
-  tarHead.write('0000644\0', 100);
-  tarHead.write('0000000\0', 108);
-  tarHead.write('0000000\0', 116);
-  tarHead.write('120000000000\0', 124); // 10 GiB in octal
-  tarHead.write('00000000000\0', 136);
-  tarHead.write('        ', 148);
-  tarHead.write('0', 156);
-  tarHead.write('ustar\0', 257);
-  tarHead.write('00', 263);
-  let sum = 0;
-  for (const b of tarHead) sum += b;
-  tarHead.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  const tarHead = ustarHeader('big', 10 * 2 ** 30);
   const bomb = Buffer.concat([gzipSync(tarHead), ...Array.from({ length: 160 }, () => member)]);
   const started = Date.now();
   const r = await addArchive(bomb, { name: 'bomb.tar.gz', env: { TSBUILD_ADD_MAX_BYTES: String(1 << 30) } });
