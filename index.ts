@@ -13,7 +13,7 @@ import { s2iBuild as s2iBuildWith, type S2IBuildOptions as CoreS2IBuildOptions, 
 import { parsePlatform } from './builder/plan/platform.js';
 import type { Store } from './cache/store.js';
 import { requireImageMatch } from './cache/lookup.js';
-import { pullImage, pushImage, type TransferOptions } from './registry/api.js';
+import { cacheLocation, pullImage, pushImage, type TransferOptions } from './registry/api.js';
 import type { RegistryOptions } from './registry/distribution/options.js';
 import { storePuller } from './registry/store-puller.js';
 
@@ -39,7 +39,11 @@ export type { RegistryOptions } from './registry/distribution/options.js';
 export { login, logout, logoutAll, type LoginOptions } from './registry/api.js';
 export { storePuller } from './registry/store-puller.js';
 
-export interface BuildOptions extends CoreBuildOptions {
+export interface BuildOptions extends Omit<CoreBuildOptions, 'cacheFrom' | 'cacheTo'> {
+  /** Import the build cache from this image (`docker://`, `oci:`, ..., a bare name is docker://), as --cache-from. */
+  cacheFrom?: string | CoreBuildOptions['cacheFrom'];
+  /** Export the build cache to this image, as --cache-to. */
+  cacheTo?: string | CoreBuildOptions['cacheTo'];
   /**
    * Registry options (credentials, TLS, registries.conf) for pulling base images that are not in
    * the store, when no `puller` is given: FROM of `docker://`, `oci:`, `oci-archive:`,
@@ -50,7 +54,13 @@ export interface BuildOptions extends CoreBuildOptions {
 
 /** Build a Containerfile; base images missing from the store are pulled (see BuildOptions.registry). */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
-  return buildWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry, platform: opts.platform ? parsePlatform(opts.platform) : undefined }) });
+  const cache = (ref: string) => cacheLocation(ref, { tmpDir: opts.store?.tmp, registry: opts.registry });
+  return buildWith({
+    ...opts,
+    cacheFrom: typeof opts.cacheFrom === 'string' ? cache(opts.cacheFrom).from : opts.cacheFrom,
+    cacheTo: typeof opts.cacheTo === 'string' ? cache(opts.cacheTo).to : opts.cacheTo,
+    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: opts.platform ? parsePlatform(opts.platform) : undefined }),
+  });
 }
 
 export interface S2IBuildOptions extends CoreS2IBuildOptions {

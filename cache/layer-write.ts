@@ -23,6 +23,8 @@ export interface LayerWriteOptions {
    * --no-cache passes false: the user asked for no cache, and a compression memo is one.
    */
   reuseChunks?: boolean;
+  /** Stops writing (the partial blob is dropped): a multi-GB COPY must not outlast a Ctrl-C. */
+  signal?: AbortSignal;
 }
 
 export interface LayerBlob {
@@ -50,6 +52,7 @@ export async function writeLayer(
   const diffHash = createHash('sha256');
   const tar = (async function* () {
     for (const block of tarBlocks(sorted, opts.clampMtime)) {
+      opts.signal?.throwIfAborted();
       diffHash.update(block);
       yield block;
       // Give the event loop a turn between blocks: reads here are synchronous (see tarBlocks).

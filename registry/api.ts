@@ -13,7 +13,7 @@ import { loadRegistriesConf, resolveShortName } from './registries-conf.js';
 import { openDestination, openSource, type OpenContext } from './open.js';
 import { storeDestination, storeSource } from './store-transport.js';
 import { parseTransportReference } from './transport-ref.js';
-import type { ImageDestination, TransportReference } from './transport.js';
+import type { ImageDestination, ImageSource, TransportReference } from './transport.js';
 import type { TransferEvent } from '../builder/events.js';
 
 export interface TransferOptions {
@@ -162,6 +162,27 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
   } finally {
     await dest.close();
   }
+}
+
+// ---------------------------------------------------------------- remote build cache
+
+/**
+ * `--cache-from` / `--cache-to REF` as build() takes them: opened when the build needs them, REF a
+ * transport reference or a bare name meaning docker:// (as push and pull take it).
+ */
+export function cacheLocation(reference: string, ctx: { tmpDir?: string; registry?: RegistryOptions } = {}) {
+  const ref = (): TransportReference => {
+    try {
+      return toTransport(reference);
+    } catch (e) {
+      throw new UserError(`invalid cache reference "${reference}": ${(e as Error).message}`);
+    }
+  };
+  const open: OpenContext = { tmpDir: ctx.tmpDir, registry: ctx.registry as Record<string, unknown> | undefined };
+  return {
+    from: { reference, open: (): Promise<ImageSource> => openSource(ref(), open) },
+    to: { reference, open: (): Promise<ImageDestination> => openDestination(ref(), open) },
+  };
 }
 
 // ---------------------------------------------------------------- login / logout

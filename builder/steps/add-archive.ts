@@ -175,6 +175,7 @@ export async function extractTar(plan: LayerPlan, tarStream: Readable, destRel: 
   let expanded = 0;
   try {
     for await (const entry of ex as unknown as AsyncIterable<TarEntry>) {
+      opts.spool.signal?.throwIfAborted();
       // Sizes are declared before the data: a bomb is refused before it is written out.
       expanded += entry.header.size ?? 0;
       if (expanded > limit) {
@@ -183,7 +184,7 @@ export async function extractTar(plan: LayerPlan, tarStream: Readable, destRel: 
       await extractEntry(plan, entry, destRel, opts);
     }
   } catch (e) {
-    if (e instanceof UserError) throw e;
+    if (e instanceof UserError || opts.spool.signal?.aborted) throw e;
     opts.fail(`ADD failed: archive ${JSON.stringify(opts.name)} cannot be read: ${(e as Error).message}`);
   } finally {
     tarStream.destroy();

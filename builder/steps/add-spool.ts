@@ -13,14 +13,22 @@ export class Spool {
   private files = 0;
   private held = 0;
 
+  /** Bytes of small files kept in memory at most, over the whole step. */
+  private readonly memoryBudget: number;
+  /** Files up to this size may stay in memory (a file per small member would cost more). */
+  private readonly smallFile: number;
+  /** Ctrl-C: stops writing a large member half-way. */
+  readonly signal: AbortSignal | undefined;
+
   constructor(
     /** A private directory that lives until the layer is written (the caller removes it). */
     readonly dir: string,
-    /** Bytes of small files kept in memory at most, over the whole step. */
-    private readonly memoryBudget = 32 << 20,
-    /** Files up to this size may stay in memory (a file per small member would cost more). */
-    private readonly smallFile = 256 << 10,
-  ) {}
+    opts: { signal?: AbortSignal; memoryBudget?: number; smallFile?: number } = {},
+  ) {
+    this.memoryBudget = opts.memoryBudget ?? 32 << 20;
+    this.smallFile = opts.smallFile ?? 256 << 10;
+    this.signal = opts.signal;
+  }
 
   /** A new file name in the scratch directory. */
   newPath(): string {
@@ -37,7 +45,7 @@ export class Spool {
       return { data };
     }
     const path = this.newPath();
-    await pipeline(body, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+    await pipeline(body, createWriteStream(path, { flags: 'wx', mode: 0o600 }), { signal: this.signal });
     return { path };
   }
 

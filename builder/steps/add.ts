@@ -35,7 +35,7 @@ export async function planAdd(req: AddRequest, src: CopySource, dest: RootfsRead
   }
   const ctx = await beginCopy(req, 'ADD', dest, popts);
   const { opts, plan, destination } = ctx;
-  const spool = new Spool(popts.scratchDir);
+  const spool = new Spool(popts.scratchDir, { signal: popts.signal });
   for (const s of req.sources) {
     if (isUrl(s)) {
       const d = await download(s, { checksum: req.checksum, location: req.location, spool, signal: popts.signal });

@@ -8,10 +8,7 @@ import type { Isolation } from '../../native/index.js';
 import { UserError } from '../../oci/errors.js';
 import { parsePlatform } from '../../oci/platform.js';
 import { requireImage } from '../../cache/lookup.js';
-import { pushImage } from '../../registry/api.js';
-import { openDestination, openSource } from '../../registry/open.js';
-import { parseTransportReference } from '../../registry/transport-ref.js';
-import type { TransportReference } from '../../registry/transport.js';
+import { cacheLocation, pushImage } from '../../registry/api.js';
 import type { Progress } from '../progress.js';
 import { setSourceBase, setSourceText } from '../errors.js';
 import { interruptSignal } from '../signals.js';
@@ -31,17 +28,6 @@ function compressionOptions(flags: { compressionFormat?: string; compressionLeve
     ...(level !== undefined ? { compressionLevel: level } : {}),
   };
 }
-const TRANSPORT = /^(oci|oci-archive|docker-archive|docker):/;
-
-/** A cache reference: a transport reference, or a bare name meaning docker:// (as push/pull take). */
-function cacheRef(s: string): TransportReference {
-  try {
-    return parseTransportReference(TRANSPORT.test(s) ? s : 'docker://' + s);
-  } catch (e) {
-    throw new UserError(`invalid cache reference "${s}": ${(e as Error).message}`);
-  }
-}
-
 export async function buildAction(context: string, flags: BuildFlags, progress: Progress): Promise<void> {
   // `-f -`: the Containerfile comes on standard input, as with podman build (build() calls it "Containerfile").
   const containerfileText = flags.file === '-' ? await text(process.stdin) : undefined;
@@ -90,8 +76,8 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
     // buildah's --layers=false: no cached step is used (tsbuild still records them for later builds).
     noCache: !flags.cache || flags.layers === false,
     noCacheFilter: flags.cacheFilter,
-    ...(flags.cacheFrom ? { cacheFrom: { reference: flags.cacheFrom, open: () => openSource(cacheRef(flags.cacheFrom!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
-    ...(flags.cacheTo ? { cacheTo: { reference: flags.cacheTo, open: () => openDestination(cacheRef(flags.cacheTo!), { tmpDir: store.tmp, registry: registry as Record<string, unknown> }) } } : {}),
+    ...(flags.cacheFrom ? { cacheFrom: cacheLocation(flags.cacheFrom, { tmpDir: store.tmp, registry }).from } : {}),
+    ...(flags.cacheTo ? { cacheTo: cacheLocation(flags.cacheTo, { tmpDir: store.tmp, registry }).to } : {}),
     onEvent: progress.event,
   });
   if (flags.iidfile) await writeFile(flags.iidfile, 'sha256:' + result.id);

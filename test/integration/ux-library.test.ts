@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TempDir } from '../helpers/cli.js';
 import { makeBusyboxImage, REPO_ROOT, type BusyboxImage } from '../helpers/busybox-image.js';
@@ -75,6 +75,12 @@ try {
 console.log('names', (await listImages(store)).flatMap((i) => i.record.names).sort().join(' '));
 const p: Puller | undefined = undefined;
 console.log('exports', typeof s2iBuild, typeof prune, p === undefined);
+// The remote build cache by reference, as --cache-to / --cache-from: a fresh store reuses the RUN.
+await build({ context: 'ctx', store, registry, cacheTo: 'oci:cache-layout:c' });
+const other = await openStore('store2');
+const cached: boolean[] = [];
+await build({ context: 'ctx', store: other, cacheFrom: 'oci:cache-layout:c', onEvent: (ev) => { if (ev.type === 'step-done' && ev.step === 2) cached.push(ev.cached); } });
+console.log('cache-from hit', cached.join(','));
 `);
   const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
   const compiled = spawnSync(process.execPath, [tsc, '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', 'false', '--outDir', 'out', 'example.mts'], { cwd: dir, encoding: 'utf8' });
@@ -86,4 +92,45 @@ console.log('exports', typeof s2iBuild, typeof prune, p === undefined);
   assert.match(out, /^refused true$/m);
   assert.doesNotMatch(out, /Not A Valid/);
   assert.match(out, /^exports function function true$/m);
+  assert.match(out, /^cache-from hit true$/m);
+});
+
+test('library: aborting a build during a large COPY stops it and commits no layer or cache entry', async () => {
+  const { build, openStore, isUserError } = await import('../../index.js');
+  const dir = join(tmp.path, 'abort-copy');
+  mkdirSync(join(dir, 'ctx'), { recursive: true });
+  // 4 GiB of zeros (sparse): seconds to tar, hash and compress, so the abort lands mid-layer.
+  execFileSync('truncate', ['-s', '4G', join(dir, 'ctx', 'big')]);
+  tmp.file('abort-copy/ctx/Containerfile', 'FROM scratch\nCOPY big /big\n');
+  const store = await openStore(join(dir, 'store'));
+  const controller = new AbortController();
+  let copying = false;
+  const aborted = build({
+    context: join(dir, 'ctx'),
+    store,
+    signal: controller.signal,
+    onEvent: (ev) => {
+      if (ev.type === 'step-start' && ev.step === 2) {
+        copying = true;
+        setTimeout(() => controller.abort(), 300);
+      }
+    },
+  });
+  await assert.rejects(aborted, (e: unknown) => isUserError(e) && e.exitCode === 130 && /interrupted/.test(e.message));
+  assert.ok(copying, 'the COPY had started');
+  assert.deepEqual(readdirSync(store.tmp), [], 'no partial blob left');
+  // Nothing of the interrupted COPY was recorded: building again runs it (and can be cut short again).
+  const again = new AbortController();
+  let cached: boolean | undefined;
+  const rerun = build({
+    context: join(dir, 'ctx'),
+    store,
+    signal: again.signal,
+    onEvent: (ev) => {
+      if (ev.type === 'step-done' && ev.step === 2) cached = ev.cached;
+      if (ev.type === 'step-start' && ev.step === 2) setTimeout(() => again.abort(), 300);
+    },
+  });
+  await assert.rejects(rerun, (e: unknown) => isUserError(e) && e.exitCode === 130);
+  assert.notEqual(cached, true, 'the aborted COPY left no cache entry');
 });
