@@ -25,6 +25,22 @@ export interface TransferOptions {
   onProgress?: (line: string) => void;
   /** The same progress as typed events, with byte counts (what the CLI's progress bars draw). */
   onEvent?: (ev: TransferEvent) => void;
+  /**
+   * Stops the copy: blobs on their way are cut off, nothing more is started, no manifest or tag is
+   * written; the call rejects with a UserError whose exitCode is 130.
+   */
+  signal?: AbortSignal;
+}
+
+/** An abort surfaces as whatever the copy was doing failing: report it as what it is. */
+async function interruptible<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    signal?.throwIfAborted();
+    return await work();
+  } catch (e) {
+    if (signal?.aborted) throw new UserError('interrupted', { exitCode: 130, cause: e });
+    throw e;
+  }
 }
 
 /** copy.ts's progress as the public TransferEvent shape (builder/events.ts). */
@@ -118,7 +134,7 @@ export async function pullImage(store: Store, source: string, opts: TransferOpti
     try {
       return await pullOne(store, c, opts);
     } catch (e) {
-      if (!(e instanceof UserError)) throw e;
+      if (!(e instanceof UserError) || opts.signal?.aborted) throw e;
       failures.push(e.message);
     }
   }
@@ -130,7 +146,7 @@ async function pullOne(store: Store, source: string, opts: TransferOptions): Pro
   const src = await openSource(ref, openContext(store, opts));
   try {
     const dest = storeDestination(store, pulledNames(ref, src.names));
-    await copyImage(src, dest, { platform: opts.platform, onProgress: copyProgress(opts) });
+    await interruptible(opts.signal, () => copyImage(src, dest, { platform: opts.platform, onProgress: copyProgress(opts), signal: opts.signal }));
     return { record: dest.record() };
   } finally {
     await src.close();
@@ -157,7 +173,7 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
   if (ref.transport === 'docker-archive' && ref.tag === undefined && opts.name !== undefined) ref = { ...ref, tag: opts.name };
   const dest = await openDestination(ref, openContext(store, opts));
   try {
-    const result = await copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: copyProgress(opts) });
+    const result = await interruptible(opts.signal, () => copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: copyProgress(opts), signal: opts.signal }));
     return { manifestDigest: result.manifestDigest };
   } finally {
     await dest.close();

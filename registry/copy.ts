@@ -27,6 +27,8 @@ export interface CopyOptions {
   /** Blobs copied at once (default 3). */
   concurrency?: number;
   onProgress?: (ev: CopyProgress) => void;
+  /** Stops the copy: no new blob is started, blobs on their way are cut off, no manifest written. */
+  signal?: AbortSignal;
 }
 
 export interface CopyResult {
@@ -104,7 +106,7 @@ class ByteCounter extends Transform {
  * Stream src → verify(desc) [→ decompress → verify(target)] → dest.putBlob(target).
  * Returns the number of bytes the destination received.
  */
-async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd', onBytes?: (bytes: number) => void, absent?: boolean): Promise<number> {
+async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descriptor, target: Descriptor, decompress?: 'gzip' | 'zstd', onBytes?: (bytes: number) => void, absent?: boolean, signal?: AbortSignal): Promise<number> {
   let input!: Readable;
   let out!: PassThrough;
   let last!: DigestVerifier;
@@ -112,6 +114,7 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
   // One read of the source through its checks; a destination that must send the blob again
   // (a streamed upload that failed half-way) gets a new one, and the abandoned one is let go.
   const open = async (): Promise<Readable> => {
+    signal?.throwIfAborted(); // also no second attempt after an abort cut the first one off
     const stages: Transform[] = [...(onBytes ? [new ByteCounter(onBytes)] : []), new DigestVerifier(desc, src.reference, { sizeOnly: !decompress && dest.checksDigests })];
     last = stages[stages.length - 1] as DigestVerifier;
     if (decompress) {
@@ -121,7 +124,7 @@ async function streamBlob(src: ImageSource, dest: ImageDestination, desc: Descri
     }
     input = await src.getBlob(desc);
     out = new PassThrough();
-    feeding = pipeline([input, ...stages, out]);
+    feeding = pipeline([input, ...stages, out], { signal });
     // Looked at once the destination is done (below); until then a failure must not count as unhandled.
     feeding.catch(() => undefined);
     return out;
@@ -211,6 +214,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
 
   let diffIds: string[] | undefined;
   const layersCopied = mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer, i): Promise<Descriptor> => {
+    opts.signal?.throwIfAborted();
     const compression = layerCompression(layer.mediaType);
     if (dest.wantsUncompressedLayers && compression !== 'none') {
       diffIds ??= parseJsonFrom<ImageConfig>(configBytes, `${src.reference}: config`).rootfs?.diff_ids ?? [];
@@ -218,7 +222,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       if (!diffId || diffIds.length !== manifest.layers.length) throw new UserError(`${src.reference}: config has ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
       const target: Descriptor = { mediaType: layerMediaType(srcFormat, 'none'), digest: diffId, size: -1 };
       progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
-      target.size = await streamBlob(src, dest, layer, target, compression, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }));
+      target.size = await streamBlob(src, dest, layer, target, compression, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }), undefined, opts.signal);
       // Reported under the source digest so 'started' and 'done' pair up (the stored blob is diffId).
       progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes: layer.size });
       return target;
@@ -229,7 +233,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     }
     uploaded = true;
     progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
-    await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }), true);
+    await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }), true, opts.signal);
     progress({ kind: 'blob', phase: 'done', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
     return layer;
   });
@@ -250,6 +254,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   }
   const manifestDigest = bytes === m.bytes ? m.digest : sha256(bytes);
   const unchanged = bytes === m.bytes && !uploaded && (await alreadyTagged) === true;
+  opts.signal?.throwIfAborted();
   if (!unchanged) await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
   progress({ kind: 'manifest', digest: manifestDigest, mediaType, ...(unchanged ? { unchanged } : {}) });
   await dest.commit();

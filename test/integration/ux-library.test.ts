@@ -134,3 +134,27 @@ test('library: aborting a build during a large COPY stops it and commits no laye
   await assert.rejects(rerun, (e: unknown) => isUserError(e) && e.exitCode === 130);
   assert.notEqual(cached, true, 'the aborted COPY left no cache entry');
 });
+
+test('library: pull and push stop on their signal: nothing stored, no manifest written', async () => {
+  const { pull, push, listImages, openStore, isUserError } = await import('../../index.js');
+  const dir = join(tmp.path, 'abort-transfer');
+  const store = await openStore(join(dir, 'store'));
+  await pull(store, busybox.ociRef);
+  const [image] = await listImages(store);
+  // Abort as the first blob starts: the copy must stop there, not finish regardless.
+  const abortOnFirstBlob = () => {
+    const controller = new AbortController();
+    return { signal: controller.signal, onEvent: (ev: { type: string; phase?: string }) => ev.type === 'blob' && ev.phase === 'started' && controller.abort() };
+  };
+  const layout = join(dir, 'pushed');
+  await assert.rejects(push(store, image!.record.id, `oci:${layout}:t`, abortOnFirstBlob()), (e: unknown) => isUserError(e) && e.exitCode === 130 && e.message === 'interrupted');
+  const index = existsSync(join(layout, 'index.json')) ? JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) : { manifests: [] };
+  assert.deepEqual(index.manifests, [], 'no manifest was written');
+  const fresh = await openStore(join(dir, 'fresh'));
+  await assert.rejects(pull(fresh, busybox.ociRef, abortOnFirstBlob()), (e: unknown) => isUserError(e) && e.exitCode === 130);
+  assert.deepEqual(await listImages(fresh), [], 'no image was stored');
+  assert.deepEqual(readdirSync(fresh.tmp), [], 'no partial blob left');
+  // Without an abort the same calls work.
+  await push(store, image!.record.id, `oci:${layout}:t`);
+  assert.equal(JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.length, 1);
+});
