@@ -9,7 +9,7 @@
 // build() reports progress through `onEvent` (BuildEvent), pull()/push() through `onEvent`
 // (TransferEvent): the same typed events the CLI renders and writes with --progress=json.
 import { build as buildWith, type BuildOptions as CoreBuildOptions, type BuildResult } from './builder/build.js';
-import { s2iBuild as s2iBuildWith, type S2IBuildOptions as CoreS2IBuildOptions, type S2IBuildResult } from './builder/s2i/index.js';
+import { s2iBuild as s2iBuildWith, s2iUsage as s2iUsageWith, type S2IBuildOptions as CoreS2IBuildOptions, type S2IBuildResult, type S2IUsageOptions as CoreS2IUsageOptions } from './builder/s2i/index.js';
 import { parsePlatform } from './builder/plan/platform.js';
 import type { Store } from './cache/store.js';
 import { requireImageMatch } from './cache/lookup.js';
@@ -22,8 +22,7 @@ export type { BuildEvent, EventSink, TransferEvent, ProgressEvent } from './buil
 export type { Puller, PullPolicy } from './builder/solve/base-image.js';
 export type { RunNetwork, SecretSource } from './builder/steps/run-options.js';
 export type { Isolation } from './native/index.js';
-export type { S2IBuildResult, S2IEvent, S2IUsageOptions, PullPolicyS2I } from './builder/s2i/index.js';
-export { s2iUsage } from './builder/s2i/index.js';
+export type { S2IBuildResult, S2IEvent, PullPolicyS2I } from './builder/s2i/index.js';
 export { openStore, defaultStoreRoot, type Store } from './cache/store.js';
 export type { ImageRecord } from './cache/images.js';
 export { findImage } from './cache/lookup.js';
@@ -59,7 +58,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     ...opts,
     cacheFrom: typeof opts.cacheFrom === 'string' ? cache(opts.cacheFrom).from : opts.cacheFrom,
     cacheTo: typeof opts.cacheTo === 'string' ? cache(opts.cacheTo).to : opts.cacheTo,
-    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: opts.platform ? parsePlatform(opts.platform) : undefined }),
+    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined }),
   });
 }
 
@@ -71,6 +70,16 @@ export interface S2IBuildOptions extends CoreS2IBuildOptions {
 /** Source-to-Image: assemble `source` in the builder image (s2i build). */
 export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
   return s2iBuildWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry }) });
+}
+
+export interface S2IUsageOptions extends CoreS2IUsageOptions {
+  /** Registry options for pulling the builder image when no `puller` is given. */
+  registry?: RegistryOptions;
+}
+
+/** The builder image's usage script output (s2i usage). */
+export async function s2iUsage(opts: S2IUsageOptions): Promise<{ stdout: string }> {
+  return s2iUsageWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry }) });
 }
 
 /** Copy an image into the store from `oci:`, `oci-archive:`, `docker-archive:` or `docker://` (a bare name means docker://). */

@@ -15,6 +15,9 @@ interface Checked {
   sourceDateEpoch?: unknown;
   tags?: unknown;
   buildArgs?: unknown;
+  platform?: unknown;
+  context?: unknown;
+  compressionLevel?: unknown;
 }
 
 function oneOf(name: string, value: unknown, allowed: readonly string[]): void {
@@ -30,6 +33,9 @@ function wholeNumber(name: string, value: unknown, min: number): void {
 }
 
 export function checkBuildOptions(o: Checked): void {
+  if (typeof o.context !== 'string') throw new UserError('invalid build option context: expected a directory path');
+  if (o.platform !== undefined && typeof o.platform !== 'string') throw new UserError('invalid build option platform: expected os/arch[/variant]');
+  if (o.compressionLevel !== undefined && !Number.isInteger(o.compressionLevel)) throw new UserError(`invalid build option compressionLevel: ${JSON.stringify(o.compressionLevel)}`);
   oneOf('format', o.format, ['oci', 'docker']);
   oneOf('compression', o.compression, ['gzip', 'zstd', 'none']);
   oneOf('pull', o.pull, ['missing', 'always', 'never']);

@@ -4,7 +4,7 @@ import { checkBuildOptions } from './build-options-check.js';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UserError } from '../oci/errors.js';
+import { isUserError, UserError } from '../oci/errors.js';
 import { buildImage } from '../oci/manifest.js';
 import { normalizeLocalName, ReferenceError } from '../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../oci/types.js';
@@ -152,6 +152,16 @@ function runOptions(opts: BuildOptions) {
 }
 
 export async function build(buildOpts: BuildOptions): Promise<BuildResult> {
+  try {
+    return await buildChecked(buildOpts);
+  } catch (e) {
+    // Whatever the abort cut short (a download, a layer, a step), the caller hears one thing.
+    if (buildOpts.signal?.aborted && !(isUserError(e) && e.exitCode === 130)) throw new UserError('build interrupted', { exitCode: 130, cause: e });
+    throw e;
+  }
+}
+
+async function buildChecked(buildOpts: BuildOptions): Promise<BuildResult> {
   checkBuildOptions(buildOpts);
   const emit: EventSink = buildOpts.onEvent ?? (() => undefined);
   const buildArgs = new Map(buildOpts.buildArgs instanceof Map ? buildOpts.buildArgs : Object.entries(buildOpts.buildArgs ?? {}));

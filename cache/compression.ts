@@ -48,13 +48,17 @@ const zstdZlib = zlib as unknown as {
  * A child process as a Duplex (stdin → stdout). A non-zero exit becomes a stream error, so a broken
  * pipe or a corrupt input cannot pass for a short, valid output.
  */
-function filterProcess(cmd: string, args: string[]): Duplex {
+/**
+ * A program as a stream filter (stdin to stdout): an exit other than 0 errors the stream, destroying
+ * the stream kills the program, and a program that is not installed is a UserError `missing`.
+ */
+export function filterProcess(cmd: string, args: string[], missing = `zstd compression needs the zstd program (apt-get install zstd): ${cmd} not found`): Duplex {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-400)));
   const d = Duplex.from({ writable: child.stdin, readable: child.stdout });
   child.on('error', (e: NodeJS.ErrnoException) => {
-    d.destroy(e.code === 'ENOENT' ? new UserError(`zstd compression needs the zstd program (apt-get install zstd): ${cmd} not found`) : e);
+    d.destroy(e.code === 'ENOENT' ? new UserError(missing) : e);
   });
   child.on('close', (code, signal) => {
     if (code !== 0 && !d.destroyed) d.destroy(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? 'exit ' + code}): ${stderr.trim()}`));

@@ -4,7 +4,8 @@
 // (scripts/bundle-cli.mjs): a warm push is over in well under 0.1 s, so loading less shows.
 import { Command, Option } from 'commander';
 import { reportError } from './errors.js';
-import { wasInterrupted } from './signals.js';
+import { interruptedStatus } from './signals.js';
+import { isUserError } from '../oci/errors.js';
 import { VERSION } from './version.js';
 
 export function createProgram(): Command {
@@ -45,11 +46,13 @@ export function runProgram(program: Command): void {
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
       // commander already printed its message (or help/version): keep its exit code, 2 for usage errors.
       process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
-    } else if (wasInterrupted()) {
-      // The operation stopped because it was asked to (an aborted download, a killed step): that
-      // is the whole story, with the exit code shells give Ctrl-C.
-      process.stderr.write('Error: interrupted\n');
-      process.exitCode = 130;
+    } else if (interruptedStatus() !== undefined) {
+      // Stopped because it was asked to (an aborted download, a killed step): that is the story,
+      // with the status shells give the signal. Anything else that failed meanwhile is still shown.
+      const aborted = (isUserError(e) && e.exitCode === 130) || (e as Error)?.name === 'AbortError';
+      if (aborted) process.stderr.write('Error: interrupted\n');
+      else reportError(e, debug);
+      process.exitCode = interruptedStatus();
     } else {
       process.exitCode = reportError(e, debug);
     }

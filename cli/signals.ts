@@ -2,13 +2,15 @@
 // the step, drop temp files); a second one exits at once.
 const controller = new AbortController();
 let installed = false;
+let received: 'SIGINT' | 'SIGTERM' | undefined;
 
 export function interruptSignal(): AbortSignal {
   if (!installed) {
     installed = true;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
-        if (controller.signal.aborted) process.exit(130);
+        if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+        received = sig;
         process.stderr.write(`\n${sig === 'SIGINT' ? 'interrupted' : 'terminated'}: cleaning up (repeat to exit at once)\n`);
         controller.abort();
       });
@@ -17,7 +19,7 @@ export function interruptSignal(): AbortSignal {
   return controller.signal;
 }
 
-/** Whether Ctrl-C / SIGTERM has stopped the command: whatever it then fails with, it was interrupted. */
-export function wasInterrupted(): boolean {
-  return controller.signal.aborted;
+/** The exit status for a command Ctrl-C (130) or SIGTERM (143) stopped; undefined when none did. */
+export function interruptedStatus(): number | undefined {
+  return received === undefined ? undefined : received === 'SIGINT' ? 130 : 143;
 }

@@ -29,7 +29,7 @@ export function nativeBuildDir(): string {
 /** The error every missing piece of the native build raises: one line that says how to make it. */
 export function nativeMissing(file: string, cause: unknown): NodeJS.ErrnoException {
   const err = new Error(
-    `tsbuild native addon not available (${file}): ${(cause as Error).message}; run "npm run build:native"`,
+    `tsbuild native build incomplete (${file}): ${(cause as Error).message}; run "npm run build:native" in a clone of tsbuild`,
   ) as NodeJS.ErrnoException;
   err.code = 'ERR_TSBUILD_NATIVE_MISSING';
   return err;

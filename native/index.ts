@@ -195,10 +195,7 @@ export class RunError extends Error {
 
 /** Path of the runtime helper executable. */
 export function runHelperPath(): string {
-  const path = join(nativeBuildDir(), 'tsbuild-run');
-  // Spawning a missing helper fails with a bare ENOENT naming no cause: say what is missing.
-  if (!existsSync(path)) throw nativeMissing(path, new Error('no such file'));
-  return path;
+  return join(nativeBuildDir(), 'tsbuild-run');
 }
 
 const signalNames = new Map<number, string>(
@@ -340,7 +337,10 @@ export function runContainer(spec: RunSpec): Promise<RunResult> {
     } catch (e) {
       return reject(e);
     }
-    const child = spawn(runHelperPath(), args, {
+    const helper = runHelperPath();
+    // Spawning a missing helper fails with a bare ENOENT naming no cause: say what is missing.
+    if (!existsSync(helper)) return reject(nativeMissing(helper, new Error('no such file')));
+    const child = spawn(helper, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: HELPER_ENV,
     });

@@ -3,13 +3,13 @@
 // destination without letting any entry escape it. The archive is decompressed and read as a
 // stream: its files go to the step's spool, so its size costs disk, not memory.
 
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { filterProcess } from '../../cache/compression.js';
 import { UserError } from '../../oci/errors.js';
 import { ancestorsRel, cleanPath, dirnameRel, joinRel } from '../context/paths.js';
 import type { Spool, SpooledContent } from './add-spool.js';
@@ -42,15 +42,14 @@ export function isTarHeader(block: Buffer): boolean {
  * layer could not be written anyway, and a decompression bomb would first fill the disk), or less
  * when TSBUILD_ADD_MAX_BYTES says so.
  */
-export async function maxArchiveBytes(spool: Spool): Promise<{ limit: number; reason: string }> {
+export async function maxArchiveBytes(spool: Spool): Promise<{ limit: number; reason: 'cap' | 'free' }> {
   const free = await spool.freeBytes();
-  const cap = Number(process.env.TSBUILD_ADD_MAX_BYTES);
-  if (cap > 0 && cap < free) return { limit: cap, reason: 'TSBUILD_ADD_MAX_BYTES' };
-  return { limit: free, reason: 'the bytes free in the build store' };
+  const raw = process.env.TSBUILD_ADD_MAX_BYTES;
+  if (raw === undefined || raw === '') return { limit: free, reason: 'free' };
+  if (!/^\d+$/.test(raw)) throw new UserError(`TSBUILD_ADD_MAX_BYTES must be a number of bytes, got ${JSON.stringify(raw)}`);
+  const cap = Number(raw);
+  return cap < free ? { limit: cap, reason: 'cap' } : { limit: free, reason: 'free' };
 }
-
-/** A decompressor tool that is not installed: ADD must fail, not copy the archive as a file. */
-class MissingTool extends UserError {}
 
 function rawStream(content: SpooledContent): Readable {
   return 'data' in content ? Readable.from([content.data]) : createReadStream(content.path, { highWaterMark: 1 << 20 });
@@ -68,30 +67,6 @@ async function rawHead(content: SpooledContent): Promise<Buffer> {
   }
 }
 
-/** bzip2/xz/zstd: node has no decoder, so the system tool decompresses, as a stream. */
-function externalDecoder(tool: Compression, raw: Readable): Readable {
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
-  const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    if (stderr.length < 4096) stderr += d.toString();
-  });
-  // The tool may stop reading early (corrupt input, or we stopped listening): not an error here.
-  pipeline(raw, child.stdin).catch(() => undefined);
-  child.stdout.pipe(out, { end: false });
-  child.on('error', (e: NodeJS.ErrnoException) => {
-    out.destroy(e.code === 'ENOENT' ? new MissingTool(`ADD failed: cannot decompress a ${tool} archive: ${tool} is not installed`) : e);
-  });
-  child.on('close', (code) => {
-    if (code === 0) out.end();
-    else out.destroy(new Error(`${tool}: ${stderr.trim().split('\n').pop() || `exit status ${code}`}`));
-  });
-  out.on('close', () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-  });
-  return out;
-}
-
 function decompressed(content: SpooledContent, c: Compression): Readable {
   const raw = rawStream(content);
   if (c === 'none') return raw;
@@ -100,7 +75,10 @@ function decompressed(content: SpooledContent, c: Compression): Readable {
     pipeline(raw, gunzip).catch(() => undefined); // errors reach the reader through gunzip
     return gunzip;
   }
-  return externalDecoder(c, raw);
+  // bzip2/xz/zstd: node has no decoder (zstd only from 22.15), so the system tool decompresses.
+  const tool = filterProcess(c, ['-dc'], `ADD failed: cannot decompress a ${c} archive: ${c} is not installed`);
+  pipeline(raw, tool).catch(() => undefined); // errors reach the reader through the tool's stream
+  return tool;
 }
 
 /**
@@ -122,8 +100,9 @@ export async function openTar(content: SpooledContent): Promise<Readable | undef
       have += r.value.length;
     }
   } catch (e) {
-    if (e instanceof MissingTool) throw e;
     stream.destroy();
+    // A decompressor that is missing or cannot start: ADD must fail, not copy the archive as a file.
+    if (e instanceof UserError || (e as NodeJS.ErrnoException).syscall?.startsWith('spawn')) throw e;
     return undefined; // not really compressed
   }
   const first = Buffer.concat(head);
@@ -132,8 +111,12 @@ export async function openTar(content: SpooledContent): Promise<Readable | undef
     return undefined;
   }
   const rest = (async function* () {
-    yield first;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    try {
+      yield first;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    } finally {
+      stream.destroy(); // also when the reader gives up: no decompressor left running
+    }
   })();
   const tarStream = Readable.from(rest, { objectMode: false });
   tarStream.on('close', () => stream.destroy());
@@ -166,25 +149,29 @@ async function drain(entry: TarEntry): Promise<void> {
 
 /** Extract the tar stream `tarStream` into `destRel` as planned entries. */
 export async function extractTar(plan: LayerPlan, tarStream: Readable, destRel: string, opts: ExtractOptions): Promise<void> {
-  await plan.ensureParents(destRel);
-  await plan.ensureDir(destRel);
-  const { limit, reason } = await maxArchiveBytes(opts.spool);
   const ex = tar.extract();
-  tarStream.pipe(ex);
-  tarStream.on('error', (e) => ex.destroy(e));
-  let expanded = 0;
   try {
+    // Inside the try: a destination that cannot take the archive must still stop the decompressor.
+    await plan.ensureParents(destRel);
+    await plan.ensureDir(destRel);
+    const { limit, reason } = await maxArchiveBytes(opts.spool);
+    tarStream.pipe(ex);
+    tarStream.on('error', (e) => ex.destroy(e));
+    let expanded = 0;
     for await (const entry of ex as unknown as AsyncIterable<TarEntry>) {
       opts.spool.signal?.throwIfAborted();
       // Sizes are declared before the data: a bomb is refused before it is written out.
       expanded += entry.header.size ?? 0;
       if (expanded > limit) {
-        opts.fail(`ADD failed: archive ${JSON.stringify(opts.name)} expands to more than ${limit} bytes (${reason}; a decompression bomb?); set TSBUILD_ADD_MAX_BYTES to allow a different amount`);
+        const how = reason === 'cap' ? 'set by TSBUILD_ADD_MAX_BYTES' : 'the bytes free in the build store; free some space';
+        opts.fail(`ADD failed: archive ${JSON.stringify(opts.name)} expands to more than ${limit} bytes (${how}; a decompression bomb?)`);
       }
       await extractEntry(plan, entry, destRel, opts);
     }
   } catch (e) {
     if (e instanceof UserError || opts.spool.signal?.aborted) throw e;
+    // Writing the spool (disk full, I/O error) is not the archive's fault: say what failed.
+    if ((e as NodeJS.ErrnoException).syscall !== undefined) opts.fail(`ADD failed: unpacking ${JSON.stringify(opts.name)}: ${(e as Error).message}`);
     opts.fail(`ADD failed: archive ${JSON.stringify(opts.name)} cannot be read: ${(e as Error).message}`);
   } finally {
     tarStream.destroy();

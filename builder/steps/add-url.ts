@@ -76,8 +76,17 @@ export async function download(url: string, opts: { checksum?: string; location:
 
 function urlFileName(url: string, disposition: string | null): string {
   const segs = new URL(url).pathname.split('/').filter((s) => s !== '');
-  const last = segs.length > 0 ? decodeURIComponent(segs[segs.length - 1]) : '';
-  if (last !== '' && last !== '.' && last !== '..' && !last.includes('/')) return last;
-  const m = disposition ? /filename="?([^";/]+)"?/i.exec(disposition) : null;
-  return m ? m[1] : 'index.html';
+  const last = segs.length > 0 ? decodedSegment(segs[segs.length - 1]) : '';
+  if (last !== '' && last !== '.' && last !== '..' && !/[/\0]/.test(last)) return last;
+  const m = disposition ? /filename="?([^";/\0]+)"?/i.exec(disposition) : null;
+  return m && m[1] !== '.' && m[1] !== '..' ? m[1] : 'index.html';
+}
+
+/** A URL path segment decoded; one that is not valid percent-encoding is taken as written (Go's PathUnescape would fail; the name is only a file name). */
+function decodedSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
+  }
 }

@@ -4,8 +4,10 @@
 // outlives the process: `tsbuild build` pulls FROM registry/base, a later `tsbuild push
 // registry/app` mounts the base layers from there.
 
-import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../cache/fsutil.js';
+import { withFileLock } from '../../cache/lock.js';
 
 /** Digests remembered at most (the least recently learnt go first); each with a few repositories. */
 const MAX_DIGESTS = 4096;
@@ -41,9 +43,17 @@ export class BlobLocations {
   record(registry: string, repository: string, digest: string): void {
     const loc = `${registry}/${repository}`;
     add(this.table, digest, loc);
-    // A long-lived host process pulling and pushing for days keeps a bounded table too.
-    if (this.table.size > MAX_DIGESTS) this.table.delete(this.table.keys().next().value as string);
+    trim(this.table); // a long-lived host process pulling and pushing for days stays bounded too
     if (this.file !== undefined) this.learnt.push([digest, loc]);
+  }
+
+  /** The blob is not (or no longer) to be mounted from there: not offered again by this process. */
+  forget(registry: string, repository: string, digest: string): void {
+    const loc = `${registry}/${repository}`;
+    const locs = this.table.get(digest)?.filter((l) => l !== loc);
+    if (locs === undefined) return;
+    if (locs.length > 0) this.table.set(digest, locs);
+    else this.table.delete(digest);
   }
 
   /** Other repositories of the same registry that hold the blob, most recently learnt first. */
@@ -59,24 +69,26 @@ export class BlobLocations {
   }
 
   /**
-   * Write what was learnt into the file (merged with what other processes wrote meanwhile; written
-   * whole and renamed into place, so a reader never sees half a file). A cache: failures are ignored.
+   * Write what was learnt into the file, under the store's kind of lock so that concurrent savers
+   * (parallel stages, other processes) merge rather than overwrite one another; written whole and
+   * renamed into place, so a reader never sees half a file, and only when it learnt something the
+   * file does not hold. A cache: failures are ignored.
    */
   async save(): Promise<void> {
     if (this.file === undefined || this.learnt.length === 0) return;
+    const file = this.file;
     const learnt = this.learnt;
     this.learnt = [];
     try {
-      const before = await readTable(this.file);
-      const merged = new Map(before);
-      for (const [digest, loc] of learnt) add(merged, digest, loc);
-      while (merged.size > MAX_DIGESTS) merged.delete(merged.keys().next().value as string);
-      if (sameTable(before, merged)) return;
-      const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      await fsp.writeFile(tmp, JSON.stringify({ version: 1, blobs: Object.fromEntries(merged) }), { mode: 0o600 });
-      await fsp.rename(tmp, this.file).catch(async (e) => {
-        await fsp.rm(tmp, { force: true });
-        throw e;
+      await withFileLock(`${file}.lock`, async () => {
+        const before = await readTable(file);
+        const merged = new Map(before);
+        for (const [digest, loc] of learnt) add(merged, digest, loc);
+        trim(merged);
+        if (sameEntries(before, merged)) return;
+        const dir = dirname(file);
+        const tmpDir = existsSync(join(dir, 'tmp')) ? join(dir, 'tmp') : dir; // the store's tmp: cleaned after a crash
+        await writeFileAtomic(file, JSON.stringify({ version: 1, blobs: Object.fromEntries(merged) }), tmpDir);
       });
     } catch {
       /* the next push uploads instead of mounting: slower, not wrong */
@@ -87,8 +99,17 @@ export class BlobLocations {
     const known = await readTable(this.file!);
     // What this process learnt already is newer than the file: keep it last.
     for (const [digest, locs] of this.table) for (const loc of locs) add(known, digest, loc);
+    trim(known);
     this.table.clear();
     for (const [digest, locs] of known) this.table.set(digest, locs);
+  }
+}
+
+/** The least recently learnt digests go beyond MAX_DIGESTS. */
+function trim(t: Table): void {
+  for (const digest of t.keys()) {
+    if (t.size <= MAX_DIGESTS) break;
+    t.delete(digest);
   }
 }
 
@@ -114,9 +135,12 @@ async function readTable(file: string): Promise<Table> {
   }
 }
 
-function sameTable(a: Table, b: Table): boolean {
+/** The same digests in the same repositories, whatever the order (order only decides eviction). */
+function sameEntries(a: Table, b: Table): boolean {
   if (a.size !== b.size) return false;
-  const ka = [...a.keys()];
-  const kb = [...b.keys()];
-  return ka.every((k, i) => k === kb[i] && a.get(k)!.join('\n') === b.get(k)!.join('\n'));
+  for (const [digest, locs] of b) {
+    const other = a.get(digest);
+    if (!other || other.length !== locs.length || !locs.every((l) => other.includes(l))) return false;
+  }
+  return true;
 }

@@ -52,13 +52,21 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
   }
   let location: string | undefined;
   for (const from of await client.blobLocations.mountCandidates(registry, client.repository, desc.digest)) {
-    const res = await client.send({
-      method: 'POST',
-      url: `/v2/${client.repository}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
-      scopes: [...client.defaultScopes(), `repository:${from}:pull`],
-      ok: [201, 202],
-      what: `mounting blob ${short(desc.digest)}`,
-    });
+    let res;
+    try {
+      res = await client.send({
+        method: 'POST',
+        url: `/v2/${client.repository}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
+        scopes: [...client.defaultScopes(), `repository:${from}:pull`],
+        ok: [201, 202],
+        what: `mounting blob ${short(desc.digest)}`,
+      });
+    } catch {
+      // Where the blob was seen may be long ago, under other credentials, or gone: a mount is an
+      // optimisation, so a refused one (401/403/404, a token without pull on `from`) means upload.
+      client.blobLocations.forget(registry, from, desc.digest);
+      continue;
+    }
     await res.body.dump();
     if (res.statusCode === 201) {
       content.destroy();

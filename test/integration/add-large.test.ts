@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CLI, TempDir } from '../helpers/cli.js';
 import { ustarHeader } from '../helpers/registry-image.js';
+import { findProcesses } from '../helpers/native-rootfs.js';
 
 const BIG = 384 << 20;
 /** The bound for any workload; holding the 384 MiB member once already exceeds it. */
@@ -140,6 +141,7 @@ test('Ctrl-C during an ADD download leaves no scratch file', { timeout: 120_000 
     process.kill(-pid, 'SIGINT'); // the whole group, as Ctrl-C in a terminal (GNU time ignores it)
     const r = await done;
     assert.equal(r.status, 130, r.stderr);
+    assert.match(r.stderr, /^Error: interrupted$/m);
     assert.deepEqual(scratchLeft(), [], 'the scratch directory is removed on Ctrl-C');
   } finally {
     server.closeAllConnections();
@@ -161,9 +163,44 @@ test('an archive larger than the store has free is refused from its header', { t
     assert.equal(r.status, 1, r.stderr);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error:'));
     assert.equal(errors.length, 1, r.stderr);
-    assert.match(errors[0], /Containerfile:2: ADD failed: archive "huge.tar.gz" expands to more than \d+ bytes \(the bytes free in the build store/);
+    assert.match(errors[0], /Containerfile:2: ADD failed: archive "huge.tar.gz" expands to more than \d+ bytes \(the bytes free in the build store; free some space/);
     assert.deepEqual(scratchLeft(small), []);
   } finally {
     execFileSync('umount', [small]);
   }
+});
+
+test('an archive ADD that cannot go where it is told stops its decompressor and exits', { timeout: 120_000 }, async () => {
+  // The destination is a file: refused before any member is read, with the xz process still
+  // feeding a pipe nobody reads (it kept the command from ever exiting).
+  const ctx = tmp.dir('ctx-nondir');
+  const payload = tmp.dir('payload-nondir');
+  execFileSync('truncate', ['-s', String(16 << 20), join(payload, 'zeros')]);
+  execFileSync('tar', ['-J', '-C', payload, '-cf', join(ctx, 'a.tar.xz'), 'zeros']);
+  writeFileSync(join(ctx, 'f'), 'a file\n');
+  writeFileSync(join(ctx, 'Containerfile'), 'FROM scratch\nCOPY f /f\nADD a.tar.xz /f\n');
+  const r = await measured(['build', '--root', root, ctx]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^Error: Containerfile:3: cannot copy to non-directory: \/f$/m);
+  assert.deepEqual(findProcesses('xz', '-dc'), [], 'no decompressor left running');
+  assert.deepEqual(scratchLeft(), []);
+});
+
+test('Ctrl-C while a large archive member is being unpacked stops it at once', { timeout: 120_000 }, async () => {
+  const ctx = tmp.dir('ctx-unpack-int');
+  const payload = tmp.dir('payload-unpack-int');
+  execFileSync('truncate', ['-s', '3G', join(payload, 'huge')]);
+  execFileSync('tar', ['-I', 'pigz -1', '-C', payload, '-cf', join(ctx, 'huge.tar.gz'), 'huge']);
+  writeFileSync(join(ctx, 'Containerfile'), 'FROM scratch\nADD huge.tar.gz /x/\n');
+  let pid = 0;
+  const done = measured(['build', '--root', root, ctx], { onStart: (p) => (pid = p) });
+  const deadline = Date.now() + 60_000;
+  const unpacking = () => scratchLeft().some((d) => existsSync(join(root, 'tmp', d, 'f0')));
+  while (!unpacking() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(unpacking(), 'the member is being spooled');
+  process.kill(-pid, 'SIGINT');
+  const r = await done;
+  assert.equal(r.status, 130, r.stderr);
+  assert.match(r.stderr, /^Error: interrupted$/m);
+  assert.deepEqual(scratchLeft(), []);
 });

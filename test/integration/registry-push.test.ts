@@ -104,6 +104,26 @@ test('blob known in another repository of the registry is mounted, not uploaded'
   await src.close();
 });
 
+test('a mount the registry refuses (stale or foreign location) falls back to an upload', async () => {
+  BlobLocations.clear();
+  const img = makeTestImage({ text: 'refused mount\n' });
+  const a = await openRegistryDestination(dockerRef(`${proxy.host}/p/refuse-a:1`), opts);
+  await pushImage(a, img);
+  await a.close();
+  proxy.requests.length = 0;
+  proxy.faults.push({ kind: 'status', status: 403, times: 10, match: (r) => r.method === 'POST' && r.url.includes('mount=') });
+  const b = await openRegistryDestination(dockerRef(`${proxy.host}/p/refuse-b:1`), opts);
+  await pushImage(b, img);
+  await b.close();
+  proxy.faults.length = 0;
+  const posts = proxy.requests.filter((r) => r.method === 'POST');
+  assert.equal(posts.filter((r) => r.url.includes('mount=') && r.status === 403).length, 2, 'each blob tried once as a mount');
+  assert.equal(posts.filter((r) => !r.url.includes('mount=')).length, 2, 'then uploaded');
+  const src = await openRegistrySource(dockerRef(`${reg.host}/p/refuse-b:1`), opts);
+  assert.equal((await pullImage(src)).digest, img.manifest.digest);
+  await src.close();
+});
+
 test('a pull teaches the mount source too', async () => {
   BlobLocations.clear();
   const img = makeTestImage({ text: 'pulled then pushed elsewhere\n' });

@@ -1,13 +1,15 @@
 // The blob info cache: what one process learns about where a registry holds blobs, a later one
 // can mount from; concurrent writers merge; a damaged file is a cold cache, not an error.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BlobLocations } from '../../registry/distribution/blob-locations.js';
 
-const fresh = () => join(mkdtempSync(join(tmpdir(), 'tsbuild-bloc-')), 'blob-info-cache.json');
+const root = mkdtempSync(join(tmpdir(), 'tsbuild-bloc-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const fresh = () => join(mkdtempSync(join(root, 'c-')), 'blob-info-cache.json');
 
 test('what one process records, the next one finds (other repositories of the same registry only)', async () => {
   const file = fresh();
@@ -34,9 +36,8 @@ test('two processes saving merge instead of overwriting each other', async () =>
   BlobLocations.clear();
   const b = BlobLocations.for(file);
   b.record('r', 'from-b', 'sha256:b');
-  await b.save();
   a.record('r', 'from-a', 'sha256:a');
-  await a.save();
+  await Promise.all([b.save(), a.save()]); // at once: each must merge what the other wrote
   BlobLocations.clear();
   const c = BlobLocations.for(file);
   assert.deepEqual(await c.mountCandidates('r', 'x', 'sha256:a'), ['from-a']);
@@ -51,10 +52,19 @@ test('saving what is already known does not rewrite the file; a damaged file is 
   const written = statSync(file).mtimeMs;
   const before = readFileSync(file, 'utf8');
   await new Promise((r) => setTimeout(r, 20));
-  a.record('r', 'repo', 'sha256:1'); // a warm push learns nothing new
+  a.record('r', 'repo', 'sha256:2');
   await a.save();
-  assert.equal(statSync(file).mtimeMs, written);
-  assert.equal(readFileSync(file, 'utf8'), before);
+  const written2 = statSync(file).mtimeMs;
+  assert.notEqual(written2, written, 'something new: written');
+  const before2 = readFileSync(file, 'utf8');
+  await new Promise((r) => setTimeout(r, 20));
+  // A warm push learns nothing new, whatever order it meets the blobs in.
+  a.record('r', 'repo', 'sha256:2');
+  a.record('r', 'repo', 'sha256:1');
+  await a.save();
+  assert.equal(statSync(file).mtimeMs, written2);
+  assert.equal(readFileSync(file, 'utf8'), before2);
+  assert.notEqual(before2, before);
   writeFileSync(file, '{"version":1,"blobs":');
   BlobLocations.clear();
   const b = BlobLocations.for(file);
@@ -62,6 +72,7 @@ test('saving what is already known does not rewrite the file; a damaged file is 
   b.record('r', 'again', 'sha256:1');
   await b.save();
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { version: 1, blobs: { 'sha256:1': ['r/again'] } });
+  assert.deepEqual(readdirSync(dirname(file)).sort(), ['blob-info-cache.json'], 'no temp or lock file left beside it');
 });
 
 test('the file stays bounded: the least recently learnt digests go first', async () => {

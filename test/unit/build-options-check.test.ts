@@ -22,6 +22,8 @@ test('bad build options are refused before anything runs, naming the option', as
     [{ timestamp: 'yesterday' }, /invalid build option timestamp/],
     [{ tags: 'notAnArray' }, /invalid build option tags/],
     [{ buildArgs: { A: 1 } }, /invalid build option buildArgs/],
+    [{ platform: 7 }, /invalid build option platform/],
+    [{ compressionLevel: 'max' }, /invalid build option compressionLevel/],
   ];
   for (const [bad, message] of cases) {
     await assert.rejects(build({ context: ctx, root: join(ctx, 'store'), ...bad } as unknown as BuildOptions), (e: unknown) => isUserError(e) && message.test(e.message), JSON.stringify(bad));

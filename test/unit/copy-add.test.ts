@@ -1,10 +1,10 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, writeFile, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +20,11 @@ const location = { file: 'Containerfile', line: 7 };
 const req = (r: Partial<AddRequest>): AddRequest => ({ sources: [], dest: '/', workdir: '/', location, ...r });
 const paths = (es: LayerEntry[]) => es.map((e) => e.path);
 const find = (es: LayerEntry[], p: string) => es.find((e) => e.path === p)!;
+const scratchRoot = mkdtempSync(path.join(os.tmpdir(), 'tsbuild-add-scratch-'));
+after(() => rmSync(scratchRoot, { recursive: true, force: true }));
 /** planAdd with a scratch directory of its own, as each ADD step gets. */
 const add = (r: AddRequest, src: Parameters<typeof planAdd>[1], dest: Parameters<typeof planAdd>[2], o: Partial<AddOptions> = {}) =>
-  planAdd(r, src, dest, { scratchDir: mkdtempSync(path.join(os.tmpdir(), 'tsbuild-add-scratch-')), ...o });
+  planAdd(r, src, dest, { scratchDir: mkdtempSync(path.join(scratchRoot, 's-')), ...o });
 
 async function ctxWithArchives(): Promise<string> {
   const ctx = await mkdtemp(path.join(os.tmpdir(), 'tsbuild-add-'));
@@ -95,7 +97,7 @@ test('ADD keeps small archive members in memory, larger ones in the scratch dire
   for (let i = 0; i < 6; i++) await writeFile(path.join(payload, `f${i}`), Buffer.alloc(100 << 10, i));
   await writeFile(path.join(payload, 'large'), Buffer.alloc(300 << 10, 9));
   execFileSync('tar', ['-C', payload, '-cf', path.join(ctx, 'many.tar'), '.']);
-  const scratchDir = await mkdtemp(path.join(os.tmpdir(), 'tsbuild-add-scratch-'));
+  const scratchDir = mkdtempSync(path.join(scratchRoot, 's-'));
   const es = await planAdd(req({ sources: ['many.tar'], dest: '/m' }), new ContextSource(ctx), new MemRootfs(), { scratchDir });
   const files = es.filter((e) => e.type === 'file');
   assert.equal(files.length, 7);
@@ -141,7 +143,7 @@ test('hostile archives cannot escape the destination', async () => {
 test('ADD URL: download name, 0600, Last-Modified, checksum, errors', async () => {
   const body = Buffer.from('remote content');
   const server = createServer((rq, rs) => {
-    if (rq.url === '/files/tool.tar.gz' || rq.url === '/files/data.bin') {
+    if (rq.url === '/files/tool.tar.gz' || rq.url === '/files/data.bin' || rq.url === '/files/a%ZZ') {
       rs.writeHead(200, { 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT' });
       rs.end(body);
     } else {
@@ -159,6 +161,9 @@ test('ADD URL: download name, 0600, Last-Modified, checksum, errors', async () =
     assert.deepEqual(meta, { path: 'dl/tool.tar.gz', type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: 1445412480, size: body.length });
     assert.ok(content && 'path' in content, 'a download waits in the scratch directory, not in memory');
     assert.deepEqual(readFileSync(content.path), body);
+    // Not valid percent-encoding: the name as written (was an internal "URI malformed" error).
+    es = await add(req({ sources: [`${base}/files/a%ZZ`], dest: '/dl/' }), src, new MemRootfs());
+    assert.deepEqual(paths(es), ['dl', 'dl/a%ZZ']);
     es = await add(req({ sources: [`${base}/files/data.bin`], dest: '/named' }), src, new MemRootfs());
     assert.deepEqual(paths(es), ['named']);
     const good = 'sha256:' + createHash('sha256').update(body).digest('hex');
