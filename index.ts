@@ -11,6 +11,7 @@
 import { build as buildWith, type BuildOptions as CoreBuildOptions, type BuildResult } from './builder/build.js';
 import { s2iBuild as s2iBuildWith, s2iUsage as s2iUsageWith, type S2IBuildOptions as CoreS2IBuildOptions, type S2IBuildResult, type S2IUsageOptions as CoreS2IUsageOptions } from './builder/s2i/index.js';
 import { parsePlatform } from './builder/plan/platform.js';
+import type { TransferEvent } from './builder/events.js';
 import type { Store } from './cache/store.js';
 import { requireImageMatch } from './cache/lookup.js';
 import { cacheLocation, pullImage, pushImage, type TransferOptions } from './registry/api.js';
@@ -49,6 +50,8 @@ export interface BuildOptions extends Omit<CoreBuildOptions, 'cacheFrom' | 'cach
    * `docker-archive:` or a (short) name then pulls as pull() would.
    */
   registry?: RegistryOptions;
+  /** Progress of base images the default puller fetches (what `onEvent` of pull() reports). */
+  onPullEvent?: (ev: TransferEvent) => void;
 }
 
 /** Build a Containerfile; base images missing from the store are pulled (see BuildOptions.registry). */
@@ -58,7 +61,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     ...opts,
     cacheFrom: typeof opts.cacheFrom === 'string' ? cache(opts.cacheFrom).from : opts.cacheFrom,
     cacheTo: typeof opts.cacheTo === 'string' ? cache(opts.cacheTo).to : opts.cacheTo,
-    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined }),
+    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined, onEvent: opts.onPullEvent }),
   });
 }
 

@@ -63,8 +63,10 @@ import { build, tag, findImage, listImages, openStore, prune, s2iBuild, isUserEr
 const store = await openStore('store');
 const registry: RegistryOptions = { tlsVerify: false };
 const lines: string[] = [];
-const image = await build({ context: 'ctx', store, registry, onEvent: (ev) => { if (ev.type === 'output') lines.push(ev.text); } });
+let pulledBlobs = 0;
+const image = await build({ context: 'ctx', store, registry, onEvent: (ev) => { if (ev.type === 'output') lines.push(ev.text); }, onPullEvent: (ev) => { if (ev.type === 'blob' && ev.phase === 'done') pulledBlobs++; } });
 console.log('output', lines.join('|'));
+console.log('pull events', pulledBlobs > 0);
 console.log('stored', await tag(store, image.id, 'mine'));
 console.log('found', (await findImage(store, 'mine'))?.id === image.id);
 try {
@@ -87,6 +89,7 @@ console.log('cache-from hit', cached.join(','));
   assert.equal(compiled.status, 0, `tsc: ${compiled.stdout}${compiled.stderr}`);
   const out = execFileSync(process.execPath, ['out/example.mjs'], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
   assert.match(out, /^output .*built-on-pulled-base/m, 'the FROM oci: base was pulled by build() itself');
+  assert.match(out, /^pull events true$/m);
   assert.match(out, /^stored localhost\/mine:latest$/m);
   assert.match(out, /^found true$/m);
   assert.match(out, /^refused true$/m);
