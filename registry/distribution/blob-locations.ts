@@ -80,6 +80,9 @@ export class BlobLocations {
     const learnt = this.learnt;
     this.learnt = [];
     try {
+      // A warm push re-learns what the file holds: one read, no lock, no write.
+      const current = await readTable(file);
+      if (learnt.every(([digest, loc]) => current.get(digest)?.includes(loc))) return;
       await withFileLock(`${file}.lock`, async () => {
         const before = await readTable(file);
         const merged = new Map(before);
