@@ -1,5 +1,5 @@
 // Runs one timed command: wall time and the peak resident memory of its whole process tree.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -52,8 +52,13 @@ function treeRssKiB(root: number): number {
   return total;
 }
 
-/** Run `cmd args` under /usr/bin/time, polling its process tree's RSS until it exits. */
+/**
+ * Run `cmd args` under /usr/bin/time, polling its process tree's RSS until it exits. Dirty pages
+ * are written back first, untimed (as `hyperfine --prepare sync`): otherwise the writeback of what
+ * the previous command wrote (the other builder's 1 GiB, in an interleaved run) lands on this one.
+ */
 export function measure(cmd: string, args: string[], opts: RunOptions = {}): Promise<Measured> {
+  execFileSync('sync');
   const timeFile = join(tmpdir(), `tsbuild-bench-time-${process.pid}-${Date.now()}`);
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
