@@ -1,4 +1,5 @@
 // pull and push: copying images between the store and a transport.
+import { interruptSignal } from '../signals.js';
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { rootOption, storeFor } from './common.js';
@@ -37,7 +38,8 @@ export function registerTransferCommands(program: Command): void {
     const { pullImage } = await import('../../registry/api.js');
     const store = await storeFor(flags);
     const { record } = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
-      pullImage(store, source, { platform, registry: toRegistryOptions(flags), onEvent: progress.event }),
+      // Ctrl-C stops the copy cleanly: nothing half-stored, exit 130 (a second Ctrl-C exits at once).
+      pullImage(store, source, { platform, registry: toRegistryOptions(flags), onEvent: progress.event, signal: interruptSignal() }),
     );
     process.stdout.write(record.id + '\n');
   });
@@ -60,7 +62,7 @@ export function registerTransferCommands(program: Command): void {
     // No destination: the name given (podman's rule), not whichever name the image happens to list first.
     const dest = destination ?? 'docker://' + (name ?? rec.names[0] ?? image);
     const result = await withProgress({ mode: flags.progress, quiet: flags.quiet, logfile: flags.logfile }, (progress) =>
-      pushImage(store, rec, dest, { name, format: flags.format, registry: toRegistryOptions(flags), onEvent: progress.event }),
+      pushImage(store, rec, dest, { name, format: flags.format, registry: toRegistryOptions(flags), onEvent: progress.event, signal: interruptSignal() }),
     );
     if (flags.digestfile) writeFileSync(flags.digestfile, result.manifestDigest);
   });

@@ -36,6 +36,8 @@ export class BlobLocations {
   private readonly table: Table = new Map();
   /** What this process learnt, in order: merged into the file's newest content when saved. */
   private learnt: [string, string][] = [];
+  /** Locations a registry refused to mount from: taken out of the file when saved. */
+  private forgotten: [string, string][] = [];
   private loading: Promise<void> | undefined;
 
   private constructor(private readonly file: string | undefined) {}
@@ -47,13 +49,12 @@ export class BlobLocations {
     if (this.file !== undefined) this.learnt.push([digest, loc]);
   }
 
-  /** The blob is not (or no longer) to be mounted from there: not offered again by this process. */
+  /** The blob is not (or no longer) to be mounted from there: not offered again, here or (once saved) by later processes. */
   forget(registry: string, repository: string, digest: string): void {
     const loc = `${registry}/${repository}`;
-    const locs = this.table.get(digest)?.filter((l) => l !== loc);
-    if (locs === undefined) return;
-    if (locs.length > 0) this.table.set(digest, locs);
-    else this.table.delete(digest);
+    if (this.file !== undefined) this.forgotten.push([digest, loc]);
+    this.learnt = this.learnt.filter(([d, l]) => d !== digest || l !== loc);
+    remove(this.table, digest, loc);
   }
 
   /** Other repositories of the same registry that hold the blob, most recently learnt first. */
@@ -75,18 +76,22 @@ export class BlobLocations {
    * file does not hold. A cache: failures are ignored.
    */
   async save(): Promise<void> {
-    if (this.file === undefined || this.learnt.length === 0) return;
+    if (this.file === undefined || (this.learnt.length === 0 && this.forgotten.length === 0)) return;
     const file = this.file;
     const learnt = this.learnt;
+    const forgotten = this.forgotten;
     this.learnt = [];
+    this.forgotten = [];
     try {
       // A warm push re-learns what the file holds: one read, no lock, no write.
       const current = await readTable(file);
-      if (learnt.every(([digest, loc]) => current.get(digest)?.includes(loc))) return;
+      const news = learnt.some(([digest, loc]) => !current.get(digest)?.includes(loc)) || forgotten.some(([digest, loc]) => current.get(digest)?.includes(loc));
+      if (!news) return;
       await withFileLock(`${file}.lock`, async () => {
         const before = await readTable(file);
         const merged = new Map(before);
         for (const [digest, loc] of learnt) add(merged, digest, loc);
+        for (const [digest, loc] of forgotten) remove(merged, digest, loc);
         trim(merged);
         if (sameEntries(before, merged)) return;
         const dir = dirname(file);
@@ -106,6 +111,13 @@ export class BlobLocations {
     this.table.clear();
     for (const [digest, locs] of known) this.table.set(digest, locs);
   }
+}
+
+function remove(t: Table, digest: string, loc: string): void {
+  const locs = t.get(digest)?.filter((l) => l !== loc);
+  if (locs === undefined) return;
+  if (locs.length > 0) t.set(digest, locs);
+  else t.delete(digest);
 }
 
 /** The least recently learnt digests go beyond MAX_DIGESTS. */

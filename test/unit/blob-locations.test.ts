@@ -85,3 +85,19 @@ test('the file stays bounded: the least recently learnt digests go first', async
   assert.equal(Object.keys(blobs).length, 4096);
   assert.ok('sha256:0' in blobs && !('sha256:1' in blobs) && 'sha256:4099' in blobs);
 });
+
+test('a location a registry refused to mount from is dropped from the file too', async () => {
+  const file = fresh();
+  const a = BlobLocations.for(file);
+  a.record('r', 'gone', 'sha256:x');
+  a.record('r', 'kept', 'sha256:x');
+  await a.save();
+  BlobLocations.clear();
+  const b = BlobLocations.for(file);
+  assert.deepEqual(await b.mountCandidates('r', 'app', 'sha256:x'), ['kept', 'gone']);
+  b.forget('r', 'gone', 'sha256:x');
+  assert.deepEqual(await b.mountCandidates('r', 'app', 'sha256:x'), ['kept']);
+  await b.save();
+  BlobLocations.clear();
+  assert.deepEqual(await BlobLocations.for(file).mountCandidates('r', 'app', 'sha256:x'), ['kept'], 'a later process does not try it again');
+});
