@@ -32,6 +32,8 @@ export function defaultStoreRoot(): string {
 
 export async function openStore(root: string): Promise<Store> {
   root = resolve(root);
+  // Node's recursive mkdir never returns below /proc or /sys (it loops on their EEXIST/ENOENT).
+  if (/^\/(proc|sys)(\/|$)/.test(root)) throw new UserError(`cannot use ${root} as the store: it is in a kernel file system`);
   const tmp = join(root, 'tmp');
   // Synchronously: every command opens the store and almost always finds it there, which takes
   // microseconds this way and a thread-pool round trip per directory the promise way.

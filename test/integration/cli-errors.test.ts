@@ -101,4 +101,5 @@ test('command-line errors: unknown image, bad transport, bad flag', () => {
   assertOneLineError(tsbuild(['build', '--root', root, join(tmp.path, 'missing-dir')]), /^Error: build context .* is not a directory$/);
   // A file where the store should be: the user's to fix, not an internal error.
   assertOneLineError(tsbuild(['images', '--root', '/etc/passwd']), /^Error: cannot use \/etc\/passwd as the store: ENOTDIR/);
+  assertOneLineError(tsbuild(['images', '--root', '/proc/x']), /^Error: cannot use \/proc\/x as the store: it is in a kernel file system$/);
 });
