@@ -61,7 +61,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     ...opts,
     cacheFrom: typeof opts.cacheFrom === 'string' ? cache(opts.cacheFrom).from : opts.cacheFrom,
     cacheTo: typeof opts.cacheTo === 'string' ? cache(opts.cacheTo).to : opts.cacheTo,
-    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined, onEvent: opts.onPullEvent }),
+    puller: opts.puller ?? storePuller({ registry: opts.registry, platform: typeof opts.platform === 'string' ? parsePlatform(opts.platform) : undefined, onEvent: opts.onPullEvent, signal: opts.signal }),
   });
 }
 
@@ -72,7 +72,7 @@ export interface S2IBuildOptions extends CoreS2IBuildOptions {
 
 /** Source-to-Image: assemble `source` in the builder image (s2i build). */
 export async function s2iBuild(opts: S2IBuildOptions): Promise<S2IBuildResult> {
-  return s2iBuildWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry }) });
+  return s2iBuildWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry, signal: opts.signal }) });
 }
 
 export interface S2IUsageOptions extends CoreS2IUsageOptions {
@@ -82,7 +82,7 @@ export interface S2IUsageOptions extends CoreS2IUsageOptions {
 
 /** The builder image's usage script output (s2i usage). */
 export async function s2iUsage(opts: S2IUsageOptions): Promise<{ stdout: string }> {
-  return s2iUsageWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry }) });
+  return s2iUsageWith({ ...opts, puller: opts.puller ?? storePuller({ registry: opts.registry, signal: opts.signal }) });
 }
 
 /** Copy an image into the store from `oci:`, `oci-archive:`, `docker-archive:` or `docker://` (a bare name means docker://). */

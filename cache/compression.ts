@@ -2,7 +2,7 @@
 // Node's zlib when it has it (>= 22.15) and otherwise through the `zstd` program as a streaming
 // filter (Node 20 has no zstd; setup.sh installs the Debian package).
 import { spawn } from 'node:child_process';
-import { Duplex } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import * as zlib from 'node:zlib';
 import {
   DOCKER_LAYER, DOCKER_LAYER_GZIP, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, layerCompression,
@@ -45,23 +45,24 @@ const zstdZlib = zlib as unknown as {
 };
 
 /**
- * A child process as a Duplex (stdin → stdout). A non-zero exit becomes a stream error, so a broken
- * pipe or a corrupt input cannot pass for a short, valid output.
- */
-/**
- * A program as a stream filter (stdin to stdout): an exit other than 0 errors the stream, destroying
- * the stream kills the program, and a program that is not installed is a UserError `missing`.
+ * A program as a stream filter (stdin to stdout). Its output ends only once it has exited 0: any
+ * other exit errors the stream instead, so a broken pipe or a corrupt input (xz's check failing after
+ * the last byte) cannot pass for a short, valid output. Destroying the stream kills the program; one
+ * that is not installed is a UserError `missing`.
  */
 export function filterProcess(cmd: string, args: string[], missing = `zstd compression needs the zstd program (apt-get install zstd): ${cmd} not found`): Duplex {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-400)));
-  const d = Duplex.from({ writable: child.stdin, readable: child.stdout });
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  child.stdout.pipe(out, { end: false });
+  const d = Duplex.from({ writable: child.stdin, readable: out });
   child.on('error', (e: NodeJS.ErrnoException) => {
     d.destroy(e.code === 'ENOENT' ? new UserError(missing) : e);
   });
   child.on('close', (code, signal) => {
-    if (code !== 0 && !d.destroyed) d.destroy(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? 'exit ' + code}): ${stderr.trim()}`));
+    if (code === 0) out.end();
+    else if (!d.destroyed) d.destroy(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? 'exit ' + code}): ${stderr.trim()}`));
   });
   // Destroying the stream (a consumer gave up) must not leave the process running.
   d.on('close', () => {

@@ -60,7 +60,7 @@ export async function buildAction(context: string, flags: BuildFlags, progress: 
     platform: flags.platform,
     pull,
     // A bad --platform is reported by build() itself; here it only picks what a pull fetches.
-    puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined, onEvent: progress.event }),
+    puller: storePuller({ registry, platform: flags.platform ? parsePlatform(flags.platform) : undefined, onEvent: progress.event, signal: interruptSignal() }),
     jobs,
     signal: interruptSignal(),
     ...(flags.isolation ? { isolation: flags.isolation as Isolation } : {}),

@@ -7,7 +7,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../cache/fsutil.js';
-import { withFileLock } from '../../cache/lock.js';
+import { tryFileLock } from '../../cache/lock.js';
 
 /** Digests remembered at most (the least recently learnt go first); each with a few repositories. */
 const MAX_DIGESTS = 4096;
@@ -39,6 +39,7 @@ export class BlobLocations {
   /** Locations a registry refused to mount from: taken out of the file when saved. */
   private forgotten: [string, string][] = [];
   private loading: Promise<void> | undefined;
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(private readonly file: string | undefined) {}
 
@@ -75,7 +76,14 @@ export class BlobLocations {
    * renamed into place, so a reader never sees half a file, and only when it learnt something the
    * file does not hold. A cache: failures are ignored.
    */
-  async save(): Promise<void> {
+  save(): Promise<void> {
+    // One save at a time in this process (clients closing together); other processes: the lock.
+    const run = this.saving.then(() => this.saveNow());
+    this.saving = run;
+    return run;
+  }
+
+  private async saveNow(): Promise<void> {
     if (this.file === undefined || (this.learnt.length === 0 && this.forgotten.length === 0)) return;
     const file = this.file;
     const learnt = this.learnt;
@@ -87,7 +95,11 @@ export class BlobLocations {
       const current = await readTable(file);
       const news = learnt.some(([digest, loc]) => !current.get(digest)?.includes(loc)) || forgotten.some(([digest, loc]) => current.get(digest)?.includes(loc));
       if (!news) return;
-      await withFileLock(`${file}.lock`, async () => {
+      // Only a cache: when another process holds the lock (or a stopped one does), skip the save
+      // rather than keep a finished push waiting.
+      const release = await tryFileLock(`${file}.lock`);
+      if (!release) return;
+      try {
         const before = await readTable(file);
         const merged = new Map(before);
         for (const [digest, loc] of learnt) add(merged, digest, loc);
@@ -97,7 +109,9 @@ export class BlobLocations {
         const dir = dirname(file);
         const tmpDir = existsSync(join(dir, 'tmp')) ? join(dir, 'tmp') : dir; // the store's tmp: cleaned after a crash
         await writeFileAtomic(file, JSON.stringify({ version: 1, blobs: Object.fromEntries(merged) }), tmpDir);
-      });
+      } finally {
+        await release();
+      }
     } catch {
       /* the next push uploads instead of mounting: slower, not wrong */
     }

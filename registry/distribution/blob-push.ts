@@ -58,16 +58,20 @@ export async function pushBlob(client: RegistryClient, desc: Descriptor, content
         method: 'POST',
         url: `/v2/${client.repository}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`,
         scopes: [...client.defaultScopes(), `repository:${from}:pull`],
-        ok: [201, 202],
+        ok: [201, 202, 401, 403, 404],
         what: `mounting blob ${short(desc.digest)}`,
       });
     } catch {
-      // Where the blob was seen may be long ago, under other credentials, or gone: a mount is an
-      // optimisation, so a refused one (401/403/404, a token without pull on `from`) means upload.
-      client.blobLocations.forget(registry, from, desc.digest);
+      // A mount is an optimisation: whatever went wrong (a token server refusing the extra scope,
+      // the network), the upload below says what is really the matter, if anything.
       continue;
     }
     await res.body.dump();
+    if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 404) {
+      // Seen there long ago, under other credentials, or gone since: not offered again.
+      client.blobLocations.forget(registry, from, desc.digest);
+      continue;
+    }
     if (res.statusCode === 201) {
       content.destroy();
       onProgress?.({ type: 'blob-mounted', reference, digest: desc.digest, from });

@@ -29,7 +29,7 @@ test('what one process records, the next one finds (other repositories of the sa
   assert.deepEqual(await BlobLocations.for(undefined).mountCandidates('reg:5000', 'x', 'sha256:m'), []);
 });
 
-test('two processes saving merge instead of overwriting each other', async () => {
+test('a process saving after another merges instead of overwriting it', async () => {
   const file = fresh();
   const a = BlobLocations.for(file);
   await a.mountCandidates('r', 'x', 'sha256:z'); // a loaded the (empty) file before b wrote
@@ -37,7 +37,8 @@ test('two processes saving merge instead of overwriting each other', async () =>
   const b = BlobLocations.for(file);
   b.record('r', 'from-b', 'sha256:b');
   a.record('r', 'from-a', 'sha256:a');
-  await Promise.all([b.save(), a.save()]); // at once: each must merge what the other wrote
+  await b.save();
+  await a.save(); // a read the file before b wrote it: its save must keep b's entry
   BlobLocations.clear();
   const c = BlobLocations.for(file);
   assert.deepEqual(await c.mountCandidates('r', 'x', 'sha256:a'), ['from-a']);
@@ -100,4 +101,23 @@ test('a location a registry refused to mount from is dropped from the file too',
   await b.save();
   BlobLocations.clear();
   assert.deepEqual(await BlobLocations.for(file).mountCandidates('r', 'app', 'sha256:x'), ['kept'], 'a later process does not try it again');
+});
+
+test('saves of one process run one after the other; a lock held elsewhere skips the save, never waits', async () => {
+  const file = fresh();
+  const a = BlobLocations.for(file);
+  a.record('r', 'one', 'sha256:1');
+  const first = a.save();
+  a.record('r', 'two', 'sha256:2');
+  await Promise.all([first, a.save()]);
+  BlobLocations.clear();
+  const b = BlobLocations.for(file);
+  assert.deepEqual(await b.mountCandidates('r', 'x', 'sha256:1'), ['one']);
+  assert.deepEqual(await b.mountCandidates('r', 'x', 'sha256:2'), ['two']);
+  // Another live process holds the lock (our parent stands in for it): the save returns at once.
+  writeFileSync(`${file}.lock`, String(process.ppid));
+  b.record('r', 'three', 'sha256:3');
+  await b.save();
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).blobs['sha256:3'], undefined, 'skipped, not waited for');
+  rmSync(`${file}.lock`);
 });

@@ -81,6 +81,13 @@ test('ADD: a damaged archive or a missing decompressor fails at the line, never 
   const whole = readFileSync(path.join(ctx, 'whole.tar.gz'));
   await writeFile(path.join(ctx, 'cut.tar.gz'), whole.subarray(0, whole.length - 200));
   await assert.rejects(add(req({ sources: ['cut.tar.gz'], dest: '/o' }), new ContextSource(ctx), new MemRootfs()), (e: unknown) => e instanceof UserError && /archive "cut.tar.gz" cannot be read/.test(e.message) && e.location?.line === 7);
+  // xz finds the damage only by its check, after writing (wrong) bytes out: its exit status decides.
+  execFileSync('tar', ['-C', payload, '-cf', path.join(ctx, 'whole.tar'), 'pkg']);
+  execFileSync('xz', ['-0', '-k', path.join(ctx, 'whole.tar')]);
+  const xz = readFileSync(path.join(ctx, 'whole.tar.xz'));
+  for (let i = 0; i < 100; i++) xz[(xz.length >> 1) + i] ^= 0x55;
+  await writeFile(path.join(ctx, 'bad.tar.xz'), xz);
+  await assert.rejects(add(req({ sources: ['bad.tar.xz'], dest: '/o' }), new ContextSource(ctx), new MemRootfs()), (e: unknown) => e instanceof UserError && /archive "bad.tar.xz" cannot be read: xz/.test(e.message));
   const saved = process.env.PATH;
   process.env.PATH = await mkdtemp(path.join(os.tmpdir(), 'tsbuild-nopath-'));
   try {
