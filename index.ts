@@ -10,7 +10,7 @@
 // (TransferEvent): the same typed events the CLI renders and writes with --progress=json.
 import { build as buildWith, type BuildOptions as CoreBuildOptions, type BuildResult } from './builder/build.js';
 import { s2iBuild as s2iBuildWith, s2iUsage as s2iUsageWith, type S2IBuildOptions as CoreS2IBuildOptions, type S2IBuildResult, type S2IUsageOptions as CoreS2IUsageOptions } from './builder/s2i/index.js';
-import { parsePlatform } from './builder/plan/platform.js';
+import { parsePlatform } from './oci/platform.js';
 import type { TransferEvent } from './builder/events.js';
 import type { Store } from './cache/store.js';
 import { requireImageMatch } from './cache/lookup.js';

@@ -1,10 +1,9 @@
 // build(): Containerfile + context → an image in the local store. The library entry point the
 // CLI's `build` command is a thin client of.
-import { checkBuildOptions } from './build-options-check.js';
 import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isUserError, UserError } from '../oci/errors.js';
+import { interruptible, UserError } from '../oci/errors.js';
 import { buildImage } from '../oci/manifest.js';
 import { normalizeLocalName, ReferenceError } from '../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../oci/types.js';
@@ -28,6 +27,7 @@ import type { ImageDestination, ImageSource } from '../registry/transport.js';
 import type { Platform } from '../oci/types.js';
 import type { StagePlan } from './plan/stages.js';
 import { ChrootRoots } from './steps/chroot-roots.js';
+import { checkBuildOptions } from './build-options-check.js';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -152,13 +152,7 @@ function runOptions(opts: BuildOptions) {
 }
 
 export async function build(buildOpts: BuildOptions): Promise<BuildResult> {
-  try {
-    return await buildChecked(buildOpts);
-  } catch (e) {
-    // Whatever the abort cut short (a download, a layer, a step), the caller hears one thing.
-    if (buildOpts.signal?.aborted && !(isUserError(e) && e.exitCode === 130)) throw new UserError('build interrupted', { exitCode: 130, cause: e });
-    throw e;
-  }
+  return interruptible(buildOpts.signal, 'build interrupted', () => buildChecked(buildOpts));
 }
 
 async function buildChecked(buildOpts: BuildOptions): Promise<BuildResult> {

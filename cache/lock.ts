@@ -92,6 +92,10 @@ async function takeOnce(lockPath: string, candidate: string): Promise<boolean> {
   }
 }
 
+/**
+ * An empty lock file is what versions before the candidate link left when killed between creating
+ * and writing it. Never written now, so one that has sat empty for a while is such a leftover.
+ */
 async function emptyAndOld(lockPath: string): Promise<boolean> {
   const st = await fsp.stat(lockPath).catch(() => undefined);
   return st !== undefined && st.size === 0 && Date.now() - st.mtimeMs > EMPTY_LOCK_STALE_MS;

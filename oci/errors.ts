@@ -28,6 +28,20 @@ export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
 
+/**
+ * Run `work`; when `signal` has aborted, whatever it failed with (a cut download, a killed step, a
+ * half-written layer) is reported as what it is: one UserError `message`, exit code 130.
+ */
+export async function interruptible<T>(signal: AbortSignal | undefined, message: string, work: () => Promise<T>): Promise<T> {
+  try {
+    signal?.throwIfAborted();
+    return await work();
+  } catch (e) {
+    if (signal?.aborted && !(isUserError(e) && e.exitCode === 130)) throw new UserError(message, { exitCode: 130, cause: e });
+    throw e;
+  }
+}
+
 /** A RUN step's command failed: carries the command's own exit status (S2I surfaces it). */
 export class StepFailedError extends UserError {
   readonly status: number;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Store } from '../cache/store.js';
 import type { ImageRecord } from '../cache/images.js';
 import { formatReference, normalizeReference, parseReference } from '../oci/reference.js';
-import { UserError } from '../oci/errors.js';
+import { interruptible, UserError } from '../oci/errors.js';
 import type { ManifestFormat, Platform } from '../oci/types.js';
 import { readAuthFile, writeAuthFile } from './auth/authfile.js';
 import { defaultAuthFile } from './auth/credentials.js';
@@ -30,17 +30,6 @@ export interface TransferOptions {
    * written; the call rejects with a UserError whose exitCode is 130.
    */
   signal?: AbortSignal;
-}
-
-/** An abort surfaces as whatever the copy was doing failing: report it as what it is. */
-async function interruptible<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
-  try {
-    signal?.throwIfAborted();
-    return await work();
-  } catch (e) {
-    if (signal?.aborted) throw new UserError('interrupted', { exitCode: 130, cause: e });
-    throw e;
-  }
 }
 
 /** copy.ts's progress as the public TransferEvent shape (builder/events.ts). */
@@ -146,7 +135,7 @@ async function pullOne(store: Store, source: string, opts: TransferOptions): Pro
   const src = await openSource(ref, openContext(store, opts));
   try {
     const dest = storeDestination(store, pulledNames(ref, src.names));
-    await interruptible(opts.signal, () => copyImage(src, dest, { platform: opts.platform, onProgress: copyProgress(opts), signal: opts.signal }));
+    await interruptible(opts.signal, 'interrupted', () => copyImage(src, dest, { platform: opts.platform, onProgress: copyProgress(opts), signal: opts.signal }));
     return { record: dest.record() };
   } finally {
     await src.close();
@@ -173,7 +162,7 @@ export async function pushImage(store: Store, image: ImageRecord, destination: s
   if (ref.transport === 'docker-archive' && ref.tag === undefined && opts.name !== undefined) ref = { ...ref, tag: opts.name };
   const dest = await openDestination(ref, openContext(store, opts));
   try {
-    const result = await interruptible(opts.signal, () => copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: copyProgress(opts), signal: opts.signal }));
+    const result = await interruptible(opts.signal, 'interrupted', () => copyImage(storeSource(store, image), dest, { format: opts.format, onProgress: copyProgress(opts), signal: opts.signal }));
     return { manifestDigest: result.manifestDigest };
   } finally {
     await dest.close();

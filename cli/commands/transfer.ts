@@ -1,7 +1,7 @@
 // pull and push: copying images between the store and a transport.
-import { interruptSignal } from '../signals.js';
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { interruptSignal } from '../signals.js';
 import { rootOption, storeFor } from './common.js';
 import { platformFlag, registryOptions, toRegistryOptions, type RegistryFlags } from './registry-flags.js';
 import { progressOptions, withProgress } from '../progress.js';

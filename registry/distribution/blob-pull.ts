@@ -61,7 +61,6 @@ async function* blobChunks(client: RegistryClient, desc: Descriptor): AsyncGener
   }
   const got = 'sha256:' + hash.digest('hex');
   if (got !== desc.digest) throw new UserError(`fetching blob for ${reference}: digest mismatch (expected ${desc.digest}, got ${got})`);
-  client.blobLocations.record(client.config.registry, client.repository, desc.digest);
   onProgress?.({ type: 'blob-done', reference, digest: desc.digest, size: desc.size, direction: 'pull' });
 }
 

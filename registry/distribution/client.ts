@@ -1,10 +1,10 @@
 // The HTTP side of one repository on one registry: picking https (or http for insecure registries),
 // authenticating, following redirects, retrying transient failures, and turning whatever is left
 // into one-line UserErrors naming the image reference.
-import { BlobLocations } from './blob-locations.js';
 import type { Readable } from 'node:stream';
 import { UserError } from '../../oci/errors.js';
 import { AuthSession } from '../auth/session.js';
+import { BlobLocations } from './blob-locations.js';
 import type { Credentials } from '../auth/credentials.js';
 import { describeNetworkError, errorCode, isRetryableNetworkError, isRetryableStatus, isTlsError, readErrorBody, statusText } from './errors.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
