@@ -59,6 +59,20 @@ function ensureWrittenImage(image: string, size: string): void {
 }
 
 /**
+ * A mount that was busy is only detached by `umount -l`: it lives on, through its loop device, while
+ * a process holds it. mkfs on its image would then put a second file system under the live one, and
+ * the old one's writes land in the new one (seen: a "cold" push finding the blobs an earlier run had
+ * pushed, then a corrupted file system). So a still-attached image stops the run, naming the device.
+ */
+function refuseImageInUse(image: string): void {
+  if (!existsSync(image)) return;
+  const attached = sh('losetup', ['-j', image]);
+  if (attached !== '') {
+    throw new Error(`${image} is still attached (${attached.split('\n').map((l) => l.split(':')[0]).join(', ')}): a process still uses its old mount; stop it (fuser -vm on the device) and run again`);
+  }
+}
+
+/**
  * Make (or, with `reuse`, keep) an ext4 file system of `size` in the file `image`, mounted at `mount`.
  * The inode tables and journal are initialised up front: ext4's lazy init would otherwise write in
  * the background during the first timed runs. `nodiscard`: mkfs would otherwise give the image's
@@ -69,6 +83,7 @@ export function prepareFs(image: string, mount: string, size: string, reuse: boo
   const mounted = mountsUnder(mount).includes(mount);
   if (!(reuse && mounted)) {
     unmountAll(mount);
+    refuseImageInUse(image);
     mkdirSync(dirname(image), { recursive: true });
     ensureWrittenImage(image, size);
     sh('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0,nodiscard', image]);
