@@ -6,15 +6,17 @@ import { UserError, type SourceLocation } from '../../oci/errors.js';
 const UNIT_NS: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3, // U+00B5 micro sign
-  'μs': 1e3, // U+03BC Greek mu
+  '\u00b5s': 1e3, // micro sign
+  '\u03bcs': 1e3, // Greek mu
   ms: 1e6,
   s: 1e9,
   m: 60e9,
   h: 3600e9,
 };
 
-const COMPONENT_RE = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
+// The micro signs as escapes: one literal non-ASCII character made the whole CLI bundle a two-byte
+// string for V8 (scripts/bundle-cli.mjs keeps the bundle ASCII and decodes it as Latin-1).
+const COMPONENT_RE = /^(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
 
 /** "1m30s" → 90e9. Accepts a sign, fractions ("1.5h") and the bare "0"; UserError otherwise. */
 export function parseDuration(s: string, location?: SourceLocation): number {

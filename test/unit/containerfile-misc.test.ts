@@ -14,7 +14,8 @@ test('parseDuration: Go time.ParseDuration syntax in nanoseconds', () => {
     ['.5s', 500e6],
     ['1.s', 1e9],
     ['10us', 10e3],
-    ['10µs', 10e3],
+    ['10µs', 10e3], // micro sign
+    ['10μs', 10e3], // Greek mu
     ['7ns', 7],
     ['+5s', 5e9],
     ['-5s', -5e9],
