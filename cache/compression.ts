@@ -1,13 +1,12 @@
 // Layer media types and (de)compression: gzip through the parallel writer (pgzip.ts), zstd through
 // Node's zlib when it has it (>= 22.15) and otherwise through the `zstd` program as a streaming
 // filter (Node 20 has no zstd; setup.sh installs the Debian package).
-import { spawn } from 'node:child_process';
 import { Duplex, PassThrough } from 'node:stream';
-import * as zlib from 'node:zlib';
 import {
   DOCKER_LAYER, DOCKER_LAYER_GZIP, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, layerCompression,
   type Compression,
 } from '../oci/mediatypes.js';
+import { childProcessBuiltin, zlibBuiltin } from '../oci/builtins.js';
 import { UserError } from '../oci/errors.js';
 import { pgzip } from './pgzip.js';
 import type { ChunkMemo } from './pgzip-reuse.js';
@@ -39,10 +38,8 @@ export function checkLevel(compression: Compression, level: number | undefined):
 }
 
 // Node >= 22.15 has zstd in zlib; probe for it rather than pinning a version.
-const zstdZlib = zlib as unknown as {
-  createZstdCompress?: (opts?: object) => Duplex;
-  createZstdDecompress?: () => Duplex;
-};
+const zstdZlib = (): { createZstdCompress?: (opts?: object) => Duplex; createZstdDecompress?: () => Duplex } =>
+  zlibBuiltin() as never;
 
 /**
  * A program as a stream filter (stdin to stdout). Its output ends only once it has exited 0: any
@@ -51,7 +48,7 @@ const zstdZlib = zlib as unknown as {
  * that is not installed is a UserError `missing`.
  */
 export function filterProcess(cmd: string, args: string[], missing = `zstd compression needs the zstd program (apt-get install zstd): ${cmd} not found`): Duplex {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = childProcessBuiltin().spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-400)));
   const out = new PassThrough({ highWaterMark: 1 << 20 });
@@ -72,9 +69,10 @@ export function filterProcess(cmd: string, args: string[], missing = `zstd compr
 }
 
 function zstdCompressor(level: number): Duplex {
-  if (zstdZlib.createZstdCompress) {
-    const param = (zlib.constants as unknown as Record<string, number>).ZSTD_c_compressionLevel!;
-    return zstdZlib.createZstdCompress({ params: { [param]: level } });
+  const zlib = zstdZlib();
+  if (zlib.createZstdCompress) {
+    const param = (zlibBuiltin().constants as unknown as Record<string, number>).ZSTD_c_compressionLevel!;
+    return zlib.createZstdCompress({ params: { [param]: level } });
   }
   // -T0: one thread per core. zstd's multi-threaded output does not depend on the thread count, so
   // layer digests stay the same on every machine (for one zstd version).
@@ -120,9 +118,9 @@ export function decompressor(mediaType: string): Duplex | undefined {
     case 'none':
       return undefined;
     case 'gzip':
-      return zlib.createGunzip();
+      return zlibBuiltin().createGunzip();
     case 'zstd':
-      if (zstdZlib.createZstdDecompress) return zstdZlib.createZstdDecompress();
+      if (zstdZlib().createZstdDecompress) return zstdZlib().createZstdDecompress!();
       return filterProcess('zstd', ['-q', '-d', '-c', '--no-progress']);
   }
 }

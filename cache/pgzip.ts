@@ -9,9 +9,10 @@
 import { availableParallelism } from 'node:os';
 import { extname, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { chunkKey, deflateChunk, nativeCrc32, type ChunkResult } from './pgzip-chunk.js';
 import { crc32Combine } from './pgzip-crc32.js';
+import { workerThreadsBuiltin } from '../oci/builtins.js';
 import type { ChunkMemo } from './pgzip-reuse.js';
 
 /** Chunk size: big enough that messaging costs nothing, small enough that 2 cores share a 3 MiB layer. */
@@ -27,6 +28,7 @@ const WORKER_FILE = join(dirname(here), 'pgzip-worker' + extname(here));
 function newWorker(): Worker {
   // A worker only runs zlib on buffers it is handed: a small JS heap keeps each one's memory low.
   const resourceLimits = { maxOldGenerationSizeMb: 24, maxYoungGenerationSizeMb: 4 };
+  const { Worker } = workerThreadsBuiltin();
   if (WORKER_FILE.endsWith('.js')) return new Worker(WORKER_FILE, { resourceLimits });
   const url = JSON.stringify(pathToFileURL(WORKER_FILE).href);
   return new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${url}); })`, { eval: true });

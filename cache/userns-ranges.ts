@@ -1,7 +1,6 @@
 // Whether this process does its file work in a user namespace (cache/userns.ts), and with which
 // subordinate id ranges. Apart from userns.ts so that asking does not load the helper's code.
-import type * as childProcess from 'node:child_process';
-import { createRequire } from 'node:module';
+import { childProcessBuiltin } from '../oci/builtins.js';
 import { ownSubIds, type SubIdRange } from '../native/subids.js';
 
 export type Range = SubIdRange;
@@ -16,7 +15,6 @@ export function usernsRanges(): { uid: Range; gid: Range } | undefined {
   if (uid === 0 || process.env['TSBUILD_USERNS_FILES'] === '0') return undefined;
   const { uid: u, gid: g } = ownSubIds(uid);
   // node:child_process only when it is needed: root never gets here, and every command opens the store.
-  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
-  if (u && g && spawnSync('unshare', ['--version'], { stdio: 'ignore' }).status === 0) cached = { uid: u, gid: g };
+  if (u && g && childProcessBuiltin().spawnSync('unshare', ['--version'], { stdio: 'ignore' }).status === 0) cached = { uid: u, gid: g };
   return cached ?? undefined;
 }

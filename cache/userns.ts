@@ -5,9 +5,10 @@
 // removing it (and reading snapshot paths this user may not, cache/rootfs-host-fs.ts) happen in a helper
 // process in the same kind of namespace (`unshare` from util-linux, which maps the ranges through
 // newuidmap/newgidmap), where those ids are real.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childProcessBuiltin } from '../oci/builtins.js';
 import { usernsRanges, type Range } from './userns-ranges.js';
 import type { PeekOp } from './rootfs-host-fs.js';
 
@@ -74,7 +75,7 @@ class UsernsWorker {
       ...process.execArgv,
       worker,
     ];
-    const child = spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = childProcessBuiltin().spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let err = '';
     let buf = '';

@@ -4,12 +4,12 @@
 // The build output lives in <repo>/native/build/Release whether this module is
 // loaded from source (<repo>/native/index.ts via tsx) or compiled
 // (<repo>/dist/native/index.js). TSBUILD_NATIVE_DIR overrides the directory.
-import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { childProcessBuiltin } from '../oci/builtins.js';
 import { ownSubIds } from './subids.js';
 import { nativeBuildDir, nativeMissing } from './build-dir.js';
 
@@ -340,7 +340,7 @@ export function runContainer(spec: RunSpec): Promise<RunResult> {
     const helper = runHelperPath();
     // Spawning a missing helper fails with a bare ENOENT naming no cause: say what is missing.
     if (!existsSync(helper)) return reject(nativeMissing(helper, new Error('no such file')));
-    const child = spawn(helper, args, {
+    const child = childProcessBuiltin().spawn(helper, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: HELPER_ENV,
     });
@@ -435,7 +435,7 @@ export function detectIsolation(): { oci: IsolationProbe; rootless: IsolationPro
       for (const e of idMap.gidMap) args.push('--gidmap', `${e.containerId}:${e.hostId}:${e.size}`);
       if (viaHelpers) args.push('--newidmap');
     }
-    const r = spawnSync(helper, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: HELPER_ENV, timeout: 10000 });
+    const r = childProcessBuiltin().spawnSync(helper, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: HELPER_ENV, timeout: 10000 });
     if (r.status === 0) return { ok: true };
     const lines = `${r.output[3] ?? ''}`.split('\n').filter((l) => l.startsWith('error '));
     const why = lines[0]?.slice(6) ?? r.error?.message ?? `probe exited with ${r.status ?? r.signal}`;

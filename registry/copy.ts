@@ -3,8 +3,7 @@
 // after every blob and the manifest are in, so a failure leaves no image (and no tag) behind.
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createRequire } from 'node:module';
-import type * as zlibModule from 'node:zlib';
+import { zlibBuiltin } from '../oci/builtins.js';
 import { convertManifest, layerMediaType, manifestFormatOf, manifestMediaType } from '../oci/convert.js';
 import { sha256 } from '../oci/digest.js';
 import { UserError } from '../oci/errors.js';
@@ -44,7 +43,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 function decompressor(compression: 'gzip' | 'zstd', reference: string): Transform {
   // node:zlib only for copies that decompress (into the store or an archive), not for every push.
-  const zlib = createRequire(import.meta.url)('node:zlib') as typeof zlibModule;
+  const zlib = zlibBuiltin();
   if (compression === 'gzip') return zlib.createGunzip();
   // zstd decompression is only in newer Node versions; look it up at run time.
   const make = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;

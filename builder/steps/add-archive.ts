@@ -7,9 +7,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { filterProcess } from '../../cache/compression.js';
+import { zlibBuiltin } from '../../oci/builtins.js';
 import { UserError } from '../../oci/errors.js';
 import { ancestorsRel, cleanPath, dirnameRel, joinRel } from '../context/paths.js';
 import type { Spool, SpooledContent } from './add-spool.js';
@@ -71,7 +71,7 @@ function decompressed(content: SpooledContent, c: Compression): Readable {
   const raw = rawStream(content);
   if (c === 'none') return raw;
   if (c === 'gzip') {
-    const gunzip = createGunzip({ chunkSize: 256 << 10 });
+    const gunzip = zlibBuiltin().createGunzip({ chunkSize: 256 << 10 });
     pipeline(raw, gunzip).catch(() => undefined); // errors reach the reader through gunzip
     return gunzip;
   }

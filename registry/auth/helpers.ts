@@ -1,7 +1,6 @@
 // Docker credential helpers: `docker-credential-<name> get` reads the server URL on stdin and prints
 // {"ServerURL","Username","Secret"}. A missing entry is not an error (no credentials, try anonymous).
-import type * as childProcess from 'node:child_process';
-import { createRequire } from 'node:module';
+import { childProcessBuiltin } from '../../oci/builtins.js';
 import { UserError } from '../../oci/errors.js';
 import type { Credentials } from './credentials.js';
 
@@ -28,8 +27,7 @@ export async function runCredentialHelper(name: string, serverUrl: string): Prom
 function run(bin: string, args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: string }> {
   return new Promise((resolve) => {
     // node:child_process is loaded here, not with the registry client: most pushes run no helper.
-    const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof childProcess;
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = childProcessBuiltin().spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

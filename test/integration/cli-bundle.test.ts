@@ -26,13 +26,15 @@ test('dist/cli/main.js runs the bundles, which load only Node built-ins, with th
   // The whole CLI, and pull/push alone.
   const names = [...new Set([...loader.matchAll(/\.\/(tsbuild-[0-9a-f]{16})\.cjs/g)].map((m) => m[1]!))];
   assert.equal(names.length, 2, 'the loader names both bundles');
-  const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle\)\.toString\('utf8'\) \+ '([^']*)'/.exec(loader);
+  const wrapped = /const wrapped = '([^']*)' \+ readFileSync\(bundle\)\.toString\('latin1'\) \+ '([^']*)'/.exec(loader);
   assert.ok(wrapped, 'the loader wraps the bundle as a function');
   const caches: Record<string, string[]> = { [names[0]!]: ['', '.build'], [names[1]!]: [''] };
   for (const name of names) {
     const text = readFileSync(join(dirname(CLI), `${name}.cjs`), 'utf8');
     const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
     assert.ok(required.length > 0);
+    // The loader decodes the bundle as Latin-1, which reads it right only while it is all ASCII.
+    assert.equal(/[^\x00-\x7f]/.exec(text)?.[0], undefined, `${name}: a non-ASCII character`);
     assert.deepEqual(required.filter((s) => !isBuiltin(s)), [], `${name}: modules loaded from outside the bundle`);
     // No import() left to Node: code restored from the V8 cache cannot run one. ('tsx/esm/api' is
     // text in a string, the bootstrap of a worker run from TypeScript sources: cache/pgzip.ts.)

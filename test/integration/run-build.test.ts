@@ -93,6 +93,17 @@ function unshare32Elf(): Buffer {
   return elf;
 }
 
+/**
+ * Whether this kernel runs i386 code at all: some hosts (IA32 emulation off) refuse any 32-bit ELF
+ * (ENOEXEC; execvp then hands the file to sh, which exits 127), and there the i386 half of the
+ * filter cannot be shown either way. Run here, unfiltered and as root, the probe's unshare succeeds.
+ */
+function hostRunsI386(): boolean {
+  const probe = join(work, 'i386-probe');
+  writeFileSync(probe, unshare32Elf(), { mode: 0o755 });
+  return spawnSync(probe, [], { stdio: 'ignore' }).status === 0;
+}
+
 before(() => {
   work = tempDir('tsbuild-run-');
   user = ensureTestUser();
@@ -217,7 +228,9 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     assert.match(hidden.stderr, /^Error: Containerfile:2: RUN --mount failed: file not found in build context or excluded by .dockerignore: stat secret.env: file does not exist$/m);
   });
 
-  test(`${mode}: the default syscall filter refuses new namespaces, also to 32-bit code; seccomp=unconfined lifts it`, () => {
+  test(`${mode}: the default syscall filter refuses new namespaces, also to 32-bit code; seccomp=unconfined lifts it`, (t) => {
+    const i386 = hostRunsI386();
+    if (!i386) t.diagnostic('this kernel runs no i386 code (ENOEXEC): only the 64-bit half of the filter is checked');
     // Marker words are split in the command so that the echoed step line cannot match them.
     const cf = [
       'FROM busybox',
@@ -236,10 +249,10 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     assert.match(filtered, /^USERNS-REFUSED$/m);
     assert.match(filtered, /^NETNS-REFUSED$/m);
     assert.match(filtered, /Operation not permitted/); // EPERM from the filter, as Docker's profile answers
-    assert.match(filtered, /^I386-ERRNO=1$/m, 'the i386 ABI is filtered too (EPERM)');
+    if (i386) assert.match(filtered, /^I386-ERRNO=1$/m, 'the i386 ABI is filtered too (EPERM)');
     const unconfined = ok(mode, ['build', '--no-cache', '--security-opt', 'seccomp=unconfined', '--root', root, withElf(`unconfined-${mode}`)]);
     assert.match(unconfined, /^USERNS-ALLOWED$/m);
-    assert.match(unconfined, /^I386-ERRNO=0$/m);
+    if (i386) assert.match(unconfined, /^I386-ERRNO=0$/m);
     const bad = cli(mode, ['build', '--security-opt', 'seccomp=/profile.json', '--root', root, withElf(`badseccomp-${mode}`)]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^Error: --security-opt seccomp=\/profile\.json: seccomp profiles are not supported/m);
