@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeBusyboxImage } from '../test/helpers/busybox-image.js';
 import { Buildah, Tsbuild, type Builder } from './builders.js';
+import { diskProbeSeconds } from './disk-probe.js';
 import { prepareFs, unmountAll } from './loopfs.js';
 import { snapshotTsbuild } from './snapshot.js';
 import { summarize, table, toRaw, type RawRun } from './report.js';
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   bb.cleanup();
   for (const b of builders) b.importBase(archive, 'localhost/bench-base:latest');
 
-  const env: Env = { dir: join(base, 'data'), registryDir: join(regBase, 'registry'), sizes: o.quick ? QUICK : FULL, base: 'localhost/bench-base:latest', builders, built: new Set() };
+  const env: Env = { dir: join(base, 'data'), registryDir: join(regBase, 'registry'), sizes: o.quick ? QUICK : FULL, base: 'localhost/bench-base:latest', builders, built: new Set(), diskProbeAtStart: diskProbeSeconds() };
   const raw: RawRun[] = [];
   const checks: { workload: string; builder: string; problems: string[] }[] = [];
   try {

@@ -8,6 +8,7 @@ import type { Measured } from './measure.js';
 import { FIXED_MTIME, fixDirTimes, writeCompressibleFile, writeManySmall, writeRandomFile } from './gen.js';
 import { diffTrees, fileDigest, treeFromLayout, type Expected } from './tree.js';
 import { startRegistry } from './registry.js';
+import { diskProbeSeconds } from './disk-probe.js';
 
 export interface Sizes {
   w1Files: number;
@@ -31,6 +32,8 @@ export interface Env {
   builders: Builder[];
   /** Images already built (by tag) in both stores, so later workloads can depend on earlier ones. */
   built: Set<string>;
+  /** diskProbeSeconds() before the first workload: what W7's probes compare with. */
+  diskProbeAtStart?: number;
 }
 
 export interface Timed {
@@ -284,6 +287,7 @@ class Push implements Workload {
     const reg = await startRegistry(join(env.registryDir, `${b.name}-${this.seq++}`));
     this.last.set(b.name, reg);
     const out: Timed[] = [];
+    process.stderr.write(`  W7 round ${_i + 1} ${b.name}: disk probe (32 MiB direct + fdatasync on /) ${diskProbeSeconds().toFixed(2)} s (at the start of the run: ${env.diskProbeAtStart?.toFixed(2) ?? '?'} s)\n`);
     for (const phase of ['cold', 'warm']) {
       for (const [w, tag] of [['W1', 'bench-w1'], ['W2', 'bench-w2']] as const) {
         out.push({ row: `W7 ${phase} ${w}`, m: await b.push(tag, `docker://${reg.host}/bench/${tag}:latest`) });
