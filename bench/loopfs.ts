@@ -66,7 +66,13 @@ function ensureWrittenImage(image: string, size: string): void {
  */
 function refuseImageInUse(image: string): void {
   if (!existsSync(image)) return;
-  const attached = sh('losetup', ['-j', image]);
+  // A loop device is detached on its last close, which a udev probe right after the unmount can
+  // delay for a moment: give it 3 s before calling it in use.
+  let attached = sh('losetup', ['-j', image]);
+  for (let i = 0; attached !== '' && i < 30; i++) {
+    execFileSync('sleep', ['0.1']);
+    attached = sh('losetup', ['-j', image]);
+  }
   if (attached !== '') {
     throw new Error(`${image} is still attached (${attached.split('\n').map((l) => l.split(':')[0]).join(', ')}): a process still uses its old mount; stop it (fuser -vm on the device) and run again`);
   }

@@ -120,7 +120,8 @@ export function decompressor(mediaType: string): Duplex | undefined {
     case 'gzip':
       return zlibBuiltin().createGunzip();
     case 'zstd':
-      if (zstdZlib().createZstdDecompress) return zstdZlib().createZstdDecompress!();
+      const decompress = zstdZlib().createZstdDecompress;
+      if (decompress) return decompress();
       return filterProcess('zstd', ['-q', '-d', '-c', '--no-progress']);
   }
 }

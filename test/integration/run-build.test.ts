@@ -101,7 +101,10 @@ function unshare32Elf(): Buffer {
 function hostRunsI386(): boolean {
   const probe = join(work, 'i386-probe');
   writeFileSync(probe, unshare32Elf(), { mode: 0o755 });
-  return spawnSync(probe, [], { stdio: 'ignore' }).status === 0;
+  const r = spawnSync(probe, [], { stdio: 'ignore' });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOEXEC' || r.status === 126 || r.status === 127) return false;
+  assert.equal(r.status, 0, `the i386 probe run on the host: status ${r.status}, signal ${r.signal}, ${r.error ?? ''}`);
+  return true;
 }
 
 before(() => {
