@@ -190,18 +190,29 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   const alreadyTagged = format === srcFormat && !dest.wantsUncompressedLayers ? dest.hasManifest?.(m).catch(() => false) : undefined;
   let uploaded = false;
 
-  // The manifest was only parsed so far (a wrong one has sent nothing but HEADs). One turn of the
-  // event loop first, in which those requests are written to their sockets: reading the config and
-  // hashing it and the manifest (loading node:crypto too) then overlap the answers, not delay them.
-  await new Promise((resolve) => setImmediate(resolve));
+  // The manifest was only parsed so far: it is verified before anything but those HEADs is sent
+  // (a wrong one sends nothing else), and the config when it is needed. A warm push, whose
+  // destination holds every blob and the manifest, sends nothing, so it reads no config and hashes
+  // nothing: node:crypto alone costs ~5 ms of its start on a slow machine.
+  let manifestVerified = false;
+  const verifyManifest = (): void => {
+    if (!manifestVerified) verifyBytes(m.bytes, { digest: m.digest }, src.reference);
+    manifestVerified = true;
+  };
   // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
-  const configBytes = await readAll(await src.getBlob(manifest.config));
-  verifyBytes(m.bytes, { digest: m.digest }, src.reference);
-  verifyBytes(configBytes, manifest.config, src.reference);
+  let configRead: Promise<Buffer> | undefined;
+  const config = (): Promise<Buffer> =>
+    (configRead ??= (async () => {
+      const bytes = await readAll(await src.getBlob(manifest.config));
+      verifyBytes(bytes, manifest.config, src.reference);
+      return bytes;
+    })());
   const configCopied = (async () => {
     if (await asked[0]!) {
       progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
     } else {
+      verifyManifest();
+      const configBytes = await config();
       uploaded = true;
       const c = manifest.config;
       // Reported like a layer (skopeo's "Copying config"), so event consumers see every blob written.
@@ -216,6 +227,8 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     opts.signal?.throwIfAborted();
     const compression = layerCompression(layer.mediaType);
     if (dest.wantsUncompressedLayers && compression !== 'none') {
+      verifyManifest();
+      const configBytes = await config();
       diffIds ??= parseJsonFrom<ImageConfig>(configBytes, `${src.reference}: config`).rootfs?.diff_ids ?? [];
       const diffId = diffIds[i];
       if (!diffId || diffIds.length !== manifest.layers.length) throw new UserError(`${src.reference}: config has ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
@@ -230,6 +243,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
       progress({ kind: 'blob', phase: 'skipped', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
       return layer;
     }
+    verifyManifest();
     uploaded = true;
     progress({ kind: 'blob', phase: 'started', digest: layer.digest, size: layer.size, mediaType: layer.mediaType });
     await streamBlob(src, dest, layer, layer, undefined, (bytes) => progress({ kind: 'blob', phase: 'progress', digest: layer.digest, size: layer.size, mediaType: layer.mediaType, bytes }), true, opts.signal);
@@ -254,7 +268,10 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
   const manifestDigest = bytes === m.bytes ? m.digest : sha256(bytes);
   const unchanged = bytes === m.bytes && !uploaded && (await alreadyTagged) === true;
   opts.signal?.throwIfAborted();
-  if (!unchanged) await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
+  if (!unchanged) {
+    verifyManifest();
+    await dest.putManifest({ bytes, mediaType, digest: manifestDigest });
+  }
   progress({ kind: 'manifest', digest: manifestDigest, mediaType, ...(unchanged ? { unchanged } : {}) });
   await dest.commit();
   return { manifestDigest, configDigest: manifest.config.digest };

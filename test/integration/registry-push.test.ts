@@ -166,6 +166,44 @@ test('content not matching its descriptor is refused before anything is committe
   await dest.close();
 });
 
+test('a warm copy reads nothing from its source; a source manifest that does not match its digest sends no blob', async () => {
+  const img = makeTestImage({ text: 'read only what is sent\n' });
+  const blobs = new Map([img.config, ...img.layers].map((b) => [b.digest, b.bytes]));
+  class CountingSource extends MemorySource {
+    reads = 0;
+    override async getBlob(desc: Parameters<MemorySource['getBlob']>[0]) {
+      this.reads++;
+      return super.getBlob(desc);
+    }
+  }
+  const copy = async (src: MemorySource, tag: string) => {
+    const dest = await openRegistryDestination(dockerRef(`${proxy.host}/p/${tag}`), opts);
+    try {
+      return await copyImage(src, dest);
+    } finally {
+      await dest.close();
+    }
+  };
+  const cold = new CountingSource('memory', img.manifest, blobs);
+  await copy(cold, 'readless:1');
+  assert.equal(cold.reads, 1 + img.layers.length, 'a cold copy reads the config and every layer');
+  // Warm: the registry holds every blob and the tag names the manifest, so nothing is sent, and
+  // neither the config nor any layer is read (nor hashed).
+  const warm = new CountingSource('memory', img.manifest, blobs);
+  proxy.requests.length = 0;
+  await copy(warm, 'readless:1');
+  assert.equal(warm.reads, 0);
+  assert.equal(proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').length, 0, 'a warm copy sends nothing');
+
+  // A manifest whose bytes are not those of its digest, to a repository that lacks its blobs:
+  // refused before any blob goes up.
+  const other = makeTestImage({ text: 'damaged manifest\n' });
+  const damaged = { ...other.manifest, bytes: Buffer.from(other.manifest.bytes.toString().replace('"schemaVersion":2', '"schemaVersion": 2')) };
+  proxy.requests.length = 0;
+  await assert.rejects(copy(new MemorySource('memory', damaged, new Map([other.config, ...other.layers].map((b) => [b.digest, b.bytes]))), 'damaged:1'), /digest/);
+  assert.deepEqual(proxy.requests.filter((r) => r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH').map((r) => `${r.method} ${r.url}`), [], 'no upload started');
+});
+
 test('a source blob that does not match its digest is never committed by copyImage (one request or chunked)', async () => {
   // copyImage leaves the digest check of what it streams to a registry to the registry itself (its
   // closing PUT names the digest): the registry refuses, and the user hears which blob is damaged.
