@@ -5,7 +5,6 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { interruptible, UserError } from '../oci/errors.js';
 import { buildImage } from '../oci/manifest.js';
-import { normalizeLocalName, ReferenceError } from '../oci/reference.js';
 import type { ImageConfig, ManifestFormat } from '../oci/types.js';
 import { openStore, defaultStoreRoot, type Store } from '../cache/store.js';
 import { checkLevel } from '../cache/compression.js';
@@ -28,6 +27,7 @@ import type { Platform } from '../oci/types.js';
 import type { StagePlan } from './plan/stages.js';
 import { ChrootRoots } from './steps/chroot-roots.js';
 import { checkBuildOptions } from './build-options-check.js';
+import { normalizeImageName } from '../cache/image-tag.js';
 
 export interface BuildOptions {
   /** The build context directory. */
@@ -134,14 +134,7 @@ async function findContainerfile(context: string, file?: string): Promise<string
 }
 
 function normalizeTags(tags: string[] | undefined): string[] {
-  return (tags ?? []).map((t) => {
-    try {
-      return normalizeLocalName(t);
-    } catch (e) {
-      if (e instanceof ReferenceError) throw new UserError(`invalid tag "${t}": ${e.message}`);
-      throw e;
-    }
-  });
+  return (tags ?? []).map((t) => normalizeImageName(t, 'tag'));
 }
 
 function runOptions(opts: BuildOptions) {

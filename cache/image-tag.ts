@@ -5,11 +5,12 @@ import { UserError } from '../oci/errors.js';
 import { requireImageMatch } from './lookup.js';
 import type { Store } from './store.js';
 
-export function normalizeImageName(name: string): string {
+/** `name` normalised; a UserError "invalid <what> ..." when it is no valid reference. */
+export function normalizeImageName(name: string, what = 'image name'): string {
   try {
     return normalizeLocalName(name);
   } catch (e) {
-    throw new UserError(`invalid image name "${name}": ${(e as Error).message}`);
+    throw new UserError(`invalid ${what} "${name}": ${(e as Error).message}`);
   }
 }
 

@@ -338,8 +338,6 @@ export function runContainer(spec: RunSpec): Promise<RunResult> {
       return reject(e);
     }
     const helper = runHelperPath();
-    // Spawning a missing helper fails with a bare ENOENT naming no cause: say what is missing.
-    if (!existsSync(helper)) return reject(nativeMissing(helper, new Error('no such file')));
     const child = childProcessBuiltin().spawn(helper, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: HELPER_ENV,
@@ -378,7 +376,8 @@ export function runContainer(spec: RunSpec): Promise<RunResult> {
 
     let spawnError: Error | undefined;
     child.on('error', (e) => {
-      spawnError = e;
+      // Spawning a missing helper fails with a bare ENOENT naming no cause: say what is missing.
+      spawnError = (e as NodeJS.ErrnoException).code === 'ENOENT' ? nativeMissing(helper, e) : e;
     });
     let settled = false;
     const finish = (code: number | null, sig: NodeJS.Signals | null) => {

@@ -199,10 +199,12 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     if (!manifestVerified) verifyBytes(m.bytes, { digest: m.digest }, src.reference);
     manifestVerified = true;
   };
-  // The config is small and needed whole (diff_ids), so it is read into memory and verified there.
+  // The config is small and needed whole (diff_ids), so it is read into memory and verified there,
+  // after the manifest that names it.
   let configRead: Promise<Buffer> | undefined;
   const config = (): Promise<Buffer> =>
     (configRead ??= (async () => {
+      verifyManifest();
       const bytes = await readAll(await src.getBlob(manifest.config));
       verifyBytes(bytes, manifest.config, src.reference);
       return bytes;
@@ -211,7 +213,6 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     if (await asked[0]!) {
       progress({ kind: 'blob', phase: 'skipped', digest: manifest.config.digest, size: manifest.config.size, mediaType: manifest.config.mediaType });
     } else {
-      verifyManifest();
       const configBytes = await config();
       uploaded = true;
       const c = manifest.config;
@@ -227,7 +228,6 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     opts.signal?.throwIfAborted();
     const compression = layerCompression(layer.mediaType);
     if (dest.wantsUncompressedLayers && compression !== 'none') {
-      verifyManifest();
       const configBytes = await config();
       diffIds ??= parseJsonFrom<ImageConfig>(configBytes, `${src.reference}: config`).rootfs?.diff_ids ?? [];
       const diffId = diffIds[i];

@@ -276,7 +276,7 @@ export class Solver {
   private async executeSteps(stage: Stage, steps: Instruction[], state: StageState, ordinal: number, parent: string, lookup: boolean, chainReason: string | undefined): Promise<void> {
     const o = this.opts;
     for (let i = 0; i < steps.length; i++) {
-      if (o.signal?.aborted) throw new UserError('build interrupted', { exitCode: 130 });
+      o.signal?.throwIfAborted(); // build() reports it: 'build interrupted', exit 130
       const ins = steps[i];
       const stepNo = i + 2;
       const started = Date.now();

@@ -111,14 +111,11 @@ export async function openTar(content: SpooledContent): Promise<Readable | undef
     return undefined;
   }
   const rest = (async function* () {
-    try {
-      yield first;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-    } finally {
-      stream.destroy(); // also when the reader gives up: no decompressor left running
-    }
+    yield first;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   })();
   const tarStream = Readable.from(rest, { objectMode: false });
+  // Closed at its end, on an error, or when the reader gives up: no decompressor left running.
   tarStream.on('close', () => stream.destroy());
   return tarStream;
 }
