@@ -2,7 +2,7 @@
 // same, freshly made disk, and nothing deleted on / (slow for minutes on these machines) skews a run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 export interface BenchFs {
   mount: string;
@@ -79,6 +79,22 @@ function refuseImageInUse(image: string): void {
 }
 
 /**
+ * The loop device reads and writes its file with direct I/O, as a disk would. Buffered, every block
+ * was cached twice (the file system's page and the image file's), and an fsync on the loop file
+ * system went out through the image file's page cache, behind whatever the builds before had left
+ * dirty there: W7's cold W2 push, which ends in the registry's fsync of a 632 MB blob, took 2.5–4.7 s
+ * from round to round; with direct I/O 2.45–2.6 s (bench/README, session 10). Where the backing file
+ * system refuses direct I/O the device stays buffered, and the description says so.
+ */
+function directIo(device: string): void {
+  try {
+    sh('losetup', ['--direct-io=on', device]);
+  } catch {
+    // reported by prepareFs's description
+  }
+}
+
+/**
  * Make (or, with `reuse`, keep) an ext4 file system of `size` in the file `image`, mounted at `mount`.
  * The inode tables and journal are initialised up front: ext4's lazy init would otherwise write in
  * the background during the first timed runs. `nodiscard`: mkfs would otherwise give the image's
@@ -94,8 +110,10 @@ export function prepareFs(image: string, mount: string, size: string, reuse: boo
     ensureWrittenImage(image, size);
     sh('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0,nodiscard', image]);
     sh('mount', ['-o', 'loop', image, mount]);
+    directIo(sh('findmnt', ['-no', 'SOURCE', mount]));
   }
   const [source, fstype] = sh('findmnt', ['-no', 'SOURCE,FSTYPE', mount]).split(/\s+/);
   const backing = existsSync(image) ? sh('df', ['--output=fstype,source', image]).split('\n').pop()!.trim().replace(/\s+/, ' ') : '?';
-  return { mount, description: `${fstype} on ${source} (${size} file ${image}, itself on ${backing})` };
+  const dio = readFileSync(`/sys/block/${basename(source!)}/loop/dio`, 'utf8').trim() === '1' ? ', direct I/O' : ', buffered I/O';
+  return { mount, description: `${fstype} on ${source} (${size} file ${image}, itself on ${backing}${dio})` };
 }
