@@ -42,13 +42,17 @@ export async function interruptible<T>(signal: AbortSignal | undefined, message:
   }
 }
 
-/** A RUN step's command failed: carries the command's own exit status (S2I surfaces it). */
+/**
+ * A RUN step's command failed: carries the command's own exit status, which is also the build's (as
+ * `buildah bud` and the classic `docker build` exit, so a CI script can tell `exit 3` from a broken
+ * builder). A command killed by a signal gives 1: 128+n would read as the builder itself interrupted.
+ */
 export class StepFailedError extends UserError {
   readonly status: number;
   readonly signal?: string;
 
   constructor(message: string, opts: { status: number; signal?: string; location?: SourceLocation }) {
-    super(message, { location: opts.location });
+    super(message, { location: opts.location, exitCode: opts.signal || !(opts.status >= 1 && opts.status <= 255) ? 1 : opts.status });
     this.name = 'StepFailedError';
     this.status = opts.status;
     this.signal = opts.signal;

@@ -177,15 +177,22 @@ for (const mode of ['oci', 'chroot', 'rootless'] as Mode[]) {
 }
 
 for (const mode of ['oci', 'rootless'] as Mode[]) {
-  test(`${mode}: a failing RUN names its line and exits non-zero without a stack trace`, () => {
+  test(`${mode}: a failing RUN names its line and exits with its status, without a stack trace`, () => {
     const ctx = context(`fail-${mode}`, 'FROM busybox\nRUN echo before\nRUN exit 7\n');
     const r = cli(mode, ['build', '--root', stores.get(mode)!, '-t', 'fails', ctx]);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 7, 'the RUN\'s own status, as buildah bud exits');
     assert.match(r.stderr, /^Error: Containerfile:3: RUN exited with status 7$/m);
     assert.match(r.stderr, /^before$/m, 'output streamed');
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     const k = cli(mode, ['build', '--root', stores.get(mode)!, context(`kill-${mode}`, 'FROM busybox\nRUN kill -9 $$\n')]);
     assert.match(k.stderr, /^Error: Containerfile:2: RUN was killed by SIGKILL$/m);
+    assert.equal(k.status, 1, 'a killed RUN is a plain failure, not 137');
+  });
+
+  test(`${mode}: RUN has the host name in $HOSTNAME, unless the image sets it`, () => {
+    const log = ok(mode, ['build', '--root', stores.get(mode)!, '--no-cache', context(`hostname-${mode}`, 'FROM busybox\nRUN echo "host=$HOSTNAME/$(hostname)"\nENV HOSTNAME=mine\nRUN echo "env=$HOSTNAME"\n')]);
+    assert.match(log, /^host=tsbuild\/tsbuild$/m);
+    assert.match(log, /^env=mine$/m);
   });
 
   test(`${mode}: --network=none has only loopback`, () => {
@@ -307,7 +314,7 @@ test('oci: a failing stage stops the stages running beside it; its own error is 
   ].join('\n'));
   const started = Date.now();
   const r = cli('oci', ['build', '--root', root, '--jobs', '2', '--no-cache', ctx]);
-  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /^Error: Containerfile:4: RUN exited with status 3$/m);
   assert.doesNotMatch(r.stderr, /\] slow-finished$|interrupted/m);
   assert.ok(Date.now() - started < 30_000, 'the slow stage was not waited for');

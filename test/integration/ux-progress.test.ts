@@ -100,7 +100,7 @@ test('json progress on failure ends with an error event, and the exit status is 
   const bad = tmp.dir('bad');
   tmp.file('bad/Containerfile', 'FROM busybox\nRUN echo partial; exit 7\n');
   const r = tsbuild(['build', '--root', root, '--progress=json', bad]);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 7);
   const lines = r.stderr.trim().split('\n');
   const json = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; message?: string });
   assert.equal(json.at(-1)!.type, 'error');
