@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, compareEntryPaths, type LayerEntry, type LayerEntryType } from './layer-entry.js';
 import { loadNative, type NativeFs } from './native.js';
 import { fileTypeOf } from './fsutil.js';
+import { refuseUndecodableInLayer } from '../oci/file-names.js';
 
 export interface ScanOptions {
   /** The tree is an overlay upper dir: translate char 0/0 devices and opaque xattrs into whiteouts. */
@@ -84,7 +85,9 @@ type ScannedEntry = LayerEntry & { inode?: string };
 // libuv's thread pool and a promise ten times that (a RUN layer of 2,000 files: ~35 ms instead of
 // ~150 ms of CPU); other stages running meanwhile only see their output events a little later.
 function walk(root: string, rel: string, native: NativeFs | undefined, opts: ScanOptions, out: LayerEntry[]): void {
-  const names = readdirSync(rel ? join(root, rel) : root).sort();
+  const dir = rel ? join(root, rel) : root;
+  const names = readdirSync(dir).sort();
+  refuseUndecodableInLayer(dir, rel, names);
   for (const name of names) {
     const path = rel ? rel + '/' + name : name;
     if (opts.only && !opts.only.has(path)) continue;

@@ -8,13 +8,17 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WHITEOUT_PREFIX, compareEntryPaths, type LayerEntry } from './layer-entry.js';
 import { scanDir, type LeftOut } from './layer-scan.js';
+import { refuseUndecodableInLayer } from '../oci/file-names.js';
 
 export type Fingerprint = Map<string, string>;
 
 export function fingerprint(root: string): Fingerprint {
   const out: Fingerprint = new Map();
   const walk = (rel: string): void => {
-    for (const name of readdirSync(rel ? join(root, rel) : root)) {
+    const dir = rel ? join(root, rel) : root;
+    const names = readdirSync(dir);
+    refuseUndecodableInLayer(dir, rel, names);
+    for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, path), { bigint: true });
       out.set(path, `${st.ino}:${st.ctimeNs}:${st.mode}:${st.size}`);

@@ -9,6 +9,7 @@ import { scanDir, type LeftOut } from './layer-scan.js';
 import { upperAsSnapshot } from './upper-snapshot.js';
 import { writeLayer } from './layer-write.js';
 import type { UsernsOp } from './userns.js';
+import { isUserError } from '../oci/errors.js';
 
 async function main(op: UsernsOp): Promise<unknown> {
   switch (op.op) {
@@ -47,6 +48,6 @@ createInterface({ input: process.stdin, crlfDelay: Infinity }).on('line', (line)
   const { id, op } = JSON.parse(line) as { id: number; op: UsernsOp };
   main(op).then(
     (value) => answer({ id, ok: true, value }),
-    (e: unknown) => answer({ id, ok: false, error: (e as Error).message, userError: (e as Error).name === 'UserError' }),
+    (e: unknown) => answer({ id, ok: false, error: (e as Error).message, ...(isUserError(e) ? { userError: true, hint: e.hint } : {}) }),
   );
 });

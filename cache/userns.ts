@@ -9,6 +9,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childProcessBuiltin } from '../oci/builtins.js';
+import { UserError } from '../oci/errors.js';
 import { usernsRanges, type Range } from './userns-ranges.js';
 import type { PeekOp } from './rootfs-host-fs.js';
 
@@ -39,7 +40,7 @@ export type UsernsOp =
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-interface Answer { id: number; ok: boolean; value?: unknown; error?: string; userError?: boolean }
+interface Answer { id: number; ok: boolean; value?: unknown; error?: string; userError?: boolean; hint?: string }
 interface Waiting { op: UsernsOp['op']; resolve(v: unknown): void; reject(e: Error): void }
 
 /**
@@ -96,11 +97,9 @@ class UsernsWorker {
         if (!w) continue;
         this.waiting.delete(a.id);
         if (a.ok) w.resolve(a.value);
-        else {
-          const e = new Error(`user namespace ${w.op} failed: ${a.error}`);
-          if (a.userError) e.name = 'UserError';
-          w.reject(e);
-        }
+        // The user's to fix (a file name no layer can hold) stays a UserError, as it would be in process.
+        else if (a.userError) w.reject(new UserError(a.error ?? '', a.hint !== undefined ? { hint: a.hint } : {}));
+        else w.reject(new Error(`user namespace ${w.op} failed: ${a.error}`));
       }
       if (this.waiting.size === 0) this.hold(false);
     });

@@ -43,6 +43,21 @@ export async function interruptible<T>(signal: AbortSignal | undefined, message:
 }
 
 /**
+ * Run `work` for the instruction `verb` at `location`: a UserError from deep below that cannot know
+ * the instruction (a symlink loop in the context, a file name no layer can hold) is reported as
+ * "`verb` failed: ..." at that line, so the user sees which one (found by the hostile-context tests:
+ * `COPY etc/shadow` with etc -> /etc printed no line).
+ */
+export async function located<T>(verb: string, location: SourceLocation, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof UserError && !e.location) throw new UserError(`${verb} failed: ${e.message}`, { location, hint: e.hint, exitCode: e.exitCode, cause: e });
+    throw e;
+  }
+}
+
+/**
  * A RUN step's command failed: carries the command's own exit status, which is also the build's (as
  * `buildah bud` and the classic `docker build` exit, so a CI script can tell `exit 3` from a broken
  * builder). A command killed by a signal gives 1: 128+n would read as the builder itself interrupted.

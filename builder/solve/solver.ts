@@ -1,7 +1,7 @@
 // The executor: runs the stages the target needs (independent stages at the same time, bounded
 // by `jobs`), the steps of one stage in order, and hands back each stage's final state.
 import pLimit from 'p-limit';
-import { UserError } from '../../oci/errors.js';
+import { located, UserError } from '../../oci/errors.js';
 import type { ImageConfig, Platform } from '../../oci/types.js';
 import type { Store } from '../../cache/store.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
@@ -300,7 +300,8 @@ export class Solver {
     // Metadata is applied before keying: the config it produces (expansions included) is its key.
     if (metadata) applyMetadata(ins, state);
     const ctx = this.context(state, step);
-    const k: StepKey = await stepKey(ins, state, parent, { step: ctx, hasher: this.hasher, stageKey: (i) => this.stageKey(i) });
+    // Reading the sources for the key can fail on what the user must fix (a context file name that is not UTF-8).
+    const k: StepKey = await located(ins.kind, ins.pos, stepKey(ins, state, parent, { step: ctx, hasher: this.hasher, stageKey: (i) => this.stageKey(i) }));
 
     // Where the inputs of the last build of this step are recorded: the same parent at the same place
     // (stage, step), so another stage's step on the same base never passes for an earlier version.

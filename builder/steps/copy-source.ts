@@ -5,6 +5,8 @@ import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { IgnoreMatcher } from '../context/ignore.js';
 import { joinRel } from '../context/paths.js';
+import { undecodableNames } from '../../oci/file-names.js';
+import { UserError } from '../../oci/errors.js';
 import type { LayerEntry, LayerEntryType, RootfsTreeReader } from './layer-entry.js';
 import { fileTypeOfMode } from '../../cache/fsutil.js';
 import { lstatAt, LSTAT_FIELDS } from '../../native/index.js';
@@ -113,10 +115,24 @@ export class ContextSource implements CopySource {
       for (let i = 0; i < names.length; i++) {
         const st = this.lstatSync(rels[i]!);
         if (st) out.push({ name: names[i]!, rel: rels[i]!, st });
+        else if (names[i]!.includes('\uFFFD') && !this.rawStat(rels[i]!)) this.refuseUndecodable(rel, names[i]!, rels[i]!);
       }
       this.kids.set(rel, out);
     }
     return out;
+  }
+
+  /**
+   * A name readdir could not decode (not UTF-8) lstats as missing: unless the ignore file excludes it
+   * (its pattern sees U+FFFD in place of the bad bytes), the build stops, naming it, rather than
+   * leaving the file out of the layer.
+   */
+  private refuseUndecodable(dirRel: string, name: string, rel: string): void {
+    if (this.matcher.ignores(rel, false)) return;
+    const bad = undecodableNames(this.abs(dirRel), [name]).get(name);
+    if (bad === undefined) return; // a name with a real U+FFFD, deleted since the listing
+    const shown = dirRel ? `${dirRel}/${bad}` : bad;
+    throw new UserError(`the build context has a file name that is not UTF-8: "${shown}"`, { hint: 'tsbuild cannot copy such names yet: rename the file, or exclude it in .containerignore' });
   }
 
   /** lstat, ignore file or not; undefined when missing. */

@@ -1,6 +1,6 @@
 // COPY and ADD as build steps: expand the instruction's words, pick the source (context, another
 // stage, or an image), plan the entries against the stage's filesystem, and commit a layer.
-import { UserError } from '../../oci/errors.js';
+import { located, UserError } from '../../oci/errors.js';
 import { RootfsView } from '../../cache/rootfs-view.js';
 import type { Instruction } from '../containerfile/index.js';
 import { expandHeredocBody, expandWord } from '../containerfile/index.js';
@@ -59,30 +59,16 @@ export async function copyStep(ins: Instruction, ctx: StepContext): Promise<Laye
   const now = stepNow(ctx);
   if (ins.kind === 'COPY') {
     const src = from !== undefined ? await fromSource(from, ins, ctx) : contextSource(ctx);
-    return commitEntries(await located(ins, planCopy(req, src, dest, { now })), ctx);
+    return commitEntries(await located(ins.kind, ins.pos, planCopy(req, src, dest, { now })), ctx);
   }
   if (from !== undefined) throw new UserError('ADD does not support --from; use COPY --from', { location: ins.pos });
   // Downloads and archive members wait in a scratch directory until the layer is written.
   const store = ctx.solve.store;
   const scratchDir = await store.makeTempDir('add');
   try {
-    const entries = await located(ins, planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, scratchDir, signal: ctx.solve.signal }));
+    const entries = await located(ins.kind, ins.pos, planAdd({ ...req, checksum, keepGitDir }, contextSource(ctx), dest, { now, scratchDir, signal: ctx.solve.signal }));
     return await commitEntries(entries, ctx);
   } finally {
     await store.removeTempDir(scratchDir);
-  }
-}
-
-/**
- * Path resolution deep below (a symlink loop in the context or the rootfs) throws UserErrors that
- * cannot know the instruction; give them its position so the user sees which line (found by the
- * hostile-context tests: `COPY etc/shadow` with etc -> /etc printed no line).
- */
-async function located<T>(ins: CopyInstruction, p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof UserError && !e.location) throw new UserError(`${ins.kind} failed: ${e.message}`, { location: ins.pos, hint: e.hint, exitCode: e.exitCode, cause: e });
-    throw e;
   }
 }

@@ -4,7 +4,7 @@
 // finds the step's changes).
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { StepFailedError, UserError } from '../../oci/errors.js';
+import { located, StepFailedError, UserError } from '../../oci/errors.js';
 import { RunError, type MountSpec } from '../../native/index.js';
 import { makeRunScratch } from '../../cache/run-scratch.js';
 import type { Instruction } from '../containerfile/index.js';
@@ -93,7 +93,8 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
     if (exec.result.exitCode !== 0) throw new StepFailedError(`RUN exited with status ${exec.result.exitCode}`, { status: exec.result.exitCode, location: ins.pos });
     // Secrets and mounted files never reach the layer: their mount points live in the runtime's
     // throw-away init layer, and the diff only sees the rootfs.
-    return await exec.commit();
+    // What the step left that no layer can hold (a name that is not UTF-8) is the step's to report.
+    return await located('RUN', ins.pos, exec.commit());
   } finally {
     await exec?.release();
     await prepared?.release();

@@ -165,3 +165,22 @@ test('an error quoting hostile text stays one line, with control characters esca
   assert.match(err[0]!, /^Error: Containerfile:2: /);
   assert.doesNotMatch(r.stderr, /[\x1b\r]/, 'no raw escape or carriage return reaches the terminal');
 });
+
+test('a context file name that is not UTF-8 stops COPY, naming it, unless the ignore file excludes it', () => {
+  const ctx = tmp.dir(`ctx${++n}`);
+  tmp.file(`ctx${n}/a.txt`, 'harmless\n');
+  mkdirSync(join(ctx, 'sub'));
+  // Node would read this name back as "caf\uFFFD.txt", which names no file: it must not just vanish.
+  writeFileSync(Buffer.concat([Buffer.from(join(ctx, 'sub', 'caf')), Buffer.from([0xe9]), Buffer.from('.txt')]), 'latin-1 name\n');
+  tmp.file(`ctx${n}/Containerfile`, 'FROM scratch\nCOPY . /app\n');
+  const r = tsbuild(['build', '--root', root, '-t', 'non-utf8', ctx]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^Error: Containerfile:2: COPY failed: the build context has a file name that is not UTF-8: "sub\/caf\\xe9\.txt"$/m);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  tmp.file(`ctx${n}/.containerignore`, 'sub/caf*\n');
+  const ok = tsbuild(['build', '--root', root, '-t', 'non-utf8', ctx]);
+  assert.equal(ok.status, 0, ok.stderr);
+  const entries = layerEntries(imageBlobs(root, 'localhost/non-utf8:latest', tmp.path));
+  assert.ok(entries.some((e) => /app\/a\.txt$/.test(e)), entries.join(' '));
+  assert.ok(!entries.some((e) => /caf/.test(e)), 'the excluded file stays out');
+});

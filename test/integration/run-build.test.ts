@@ -195,6 +195,12 @@ for (const mode of ['oci', 'rootless'] as Mode[]) {
     assert.match(log, /^env=mine$/m);
   });
 
+  test(`${mode}: a RUN that leaves a file name that is not UTF-8 fails, naming it and its line`, () => {
+    const r = cli(mode, ['build', '--root', stores.get(mode)!, '--no-cache', context(`latin1-${mode}`, 'FROM busybox\nRUN mkdir -p /d && touch "/d/caf$(printf \'\\351\')"\n')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^Error: Containerfile:2: RUN failed: a file name that is not UTF-8: "\/d\/caf\\xe9"$/m);
+  });
+
   test(`${mode}: --network=none has only loopback`, () => {
     const ctx = context(`net-${mode}`, 'FROM busybox\nRUN --network=none echo "ifs:$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ,)"\n');
     const log = ok(mode, ['build', '--root', stores.get(mode)!, ctx]);
