@@ -110,10 +110,12 @@ export function prepareFs(image: string, mount: string, size: string, reuse: boo
     ensureWrittenImage(image, size);
     sh('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0,nodiscard', image]);
     sh('mount', ['-o', 'loop', image, mount]);
-    directIo(sh('findmnt', ['-no', 'SOURCE', mount]));
   }
   const [source, fstype] = sh('findmnt', ['-no', 'SOURCE,FSTYPE', mount]).split(/\s+/);
   const backing = existsSync(image) ? sh('df', ['--output=fstype,source', image]).split('\n').pop()!.trim().replace(/\s+/, ' ') : '?';
-  const dio = readFileSync(`/sys/block/${basename(source!)}/loop/dio`, 'utf8').trim() === '1' ? ', direct I/O' : ', buffered I/O';
+  // Also a reused mount's device (--reuse-fs), which an older run may have left buffered.
+  const dioFile = `/sys/block/${basename(source!)}/loop/dio`;
+  if (existsSync(dioFile)) directIo(source!);
+  const dio = !existsSync(dioFile) ? ', not a loop device' : readFileSync(dioFile, 'utf8').trim() === '1' ? ', direct I/O' : ', buffered I/O';
   return { mount, description: `${fstype} on ${source} (${size} file ${image}, itself on ${backing}${dio})` };
 }

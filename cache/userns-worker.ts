@@ -48,6 +48,6 @@ createInterface({ input: process.stdin, crlfDelay: Infinity }).on('line', (line)
   const { id, op } = JSON.parse(line) as { id: number; op: UsernsOp };
   main(op).then(
     (value) => answer({ id, ok: true, value }),
-    (e: unknown) => answer({ id, ok: false, error: (e as Error).message, ...(isUserError(e) ? { userError: true, hint: e.hint } : {}) }),
+    (e: unknown) => answer({ id, ok: false, error: (e as Error).message, ...(isUserError(e) ? { userError: true, hint: e.hint, exitCode: e.exitCode } : {}) }),
   );
 });

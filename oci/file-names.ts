@@ -5,13 +5,15 @@
 import { readdirSync } from 'node:fs';
 import { UserError } from './errors.js';
 
+const NONE: ReadonlyMap<string, string> = new Map();
+
 /**
  * The entries of `dir` whose names are not UTF-8: each as readdir gave it (`names`, with U+FFFD),
  * mapped to the name shown with `\xNN` escapes.
  */
-export function undecodableNames(dir: string, names: readonly string[]): Map<string, string> {
+export function undecodableNames(dir: string, names: readonly string[]): ReadonlyMap<string, string> {
+  if (!names.some((n) => n.includes('\uFFFD'))) return NONE;
   const out = new Map<string, string>();
-  if (!names.some((n) => n.includes('\uFFFD'))) return out;
   for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
     const decoded = raw.toString('utf8');
     if (!Buffer.from(decoded, 'utf8').equals(raw)) out.set(decoded, escapeName(raw));

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type { SourceLocation } from '../../oci/errors.js';
 import type { StatCache } from '../../cache/stat-cache.js';
-import { ContextSource, type ContextStat } from '../steps/copy-source.js';
+import { ContextSource, refuseUndecodable, type ContextStat } from '../steps/copy-source.js';
 import { excludeMatcher, expandSource, type CopyOptions } from '../steps/fileops-copy.js';
 import { IgnoreMatcher } from './ignore.js';
 import { compareBytes, joinRel } from './paths.js';
@@ -112,6 +112,7 @@ export class ContextHasher {
  */
 function walk(src: ContextSource, rel: string, comp: string, exclude: IgnoreMatcher | undefined, out: Node[]): void {
   const kids = src.children(rel);
+  refuseUndecodable(src, rel, (b) => !exclude?.ignores(comp === rel ? b.rel : joinRel(comp, b.name), false));
   for (const { name, rel: childRel, st } of isByteOrdered(kids) ? kids : [...kids].sort((a, b) => compareBytes(a.name, b.name))) {
     if (st.type === 'socket') continue;
     // Below the context root itself both paths are the same string: not made a second time.

@@ -44,6 +44,25 @@ export interface SourceChild<S extends SourceStat = SourceStat> {
 }
 
 
+/** A context entry whose name is not UTF-8: `name` and `rel` as Node reads them (U+FFFD for the bad bytes), `shown` with `\xNN` escapes. */
+export interface UndecodableChild {
+  name: string;
+  rel: string;
+  shown: string;
+}
+
+/**
+ * Stop the build when a directory being copied (or hashed for the cache key) holds a context entry
+ * whose name is not UTF-8 and that `copied(name, rel)` says would be taken: tsbuild cannot carry the
+ * name, and leaving the file out of the layer unsaid would be worse.
+ */
+export function refuseUndecodable(src: CopySource, dirRel: string, copied: (b: UndecodableChild) => boolean): void {
+  if (!(src instanceof ContextSource)) return;
+  for (const b of src.undecodableChildren(dirRel)) {
+    if (copied(b)) throw new UserError(`the build context has a file name that is not UTF-8: "${b.shown}"`, { hint: 'tsbuild cannot copy such names yet: rename the file, or exclude it (.containerignore, or COPY --exclude)' });
+  }
+}
+
 /** A context entry's lstat as the cache key also needs it (the stat cache's change detectors). */
 export interface ContextStat extends SourceStat {
   /** Milliseconds with sub-millisecond fraction (what Stats gives without BigInts). */
@@ -70,6 +89,7 @@ export class ContextSource implements CopySource {
   private readonly listings = new Map<string, string[]>();
   private readonly kids = new Map<string, SourceChild<ContextStat>[]>();
   private readonly visibleDirs = new Map<string, boolean>();
+  private readonly undecodable = new Map<string, UndecodableChild[]>();
 
   /** `batchStat`: lstat a directory's entries in one native call when the addon is there (see statChildren). */
   constructor(readonly dir: string, readonly matcher: IgnoreMatcher = new IgnoreMatcher([]), private readonly batchStat = true) {
@@ -113,26 +133,28 @@ export class ContextSource implements CopySource {
       this.statChildren(rel, names, rels);
       out = [];
       for (let i = 0; i < names.length; i++) {
+        // Sorted, so a real "x\uFFFD" and an undecodable name read as the same string sit side by side.
+        if (i > 0 && names[i] === names[i - 1]) continue;
         const st = this.lstatSync(rels[i]!);
         if (st) out.push({ name: names[i]!, rel: rels[i]!, st });
-        else if (names[i]!.includes('\uFFFD') && !this.rawStat(rels[i]!)) this.refuseUndecodable(rel, names[i]!, rels[i]!);
       }
       this.kids.set(rel, out);
+      const bad = [...undecodableNames(this.abs(rel), names)]
+        .map(([name, shown]) => ({ name, rel: joinRel(rel, name), shown: joinRel(rel, shown) }))
+        .filter((b) => !this.matcher.ignores(b.rel, false));
+      if (bad.length > 0) this.undecodable.set(rel, bad);
     }
     return out;
   }
 
   /**
-   * A name readdir could not decode (not UTF-8) lstats as missing: unless the ignore file excludes it
-   * (its pattern sees U+FFFD in place of the bad bytes), the build stops, naming it, rather than
-   * leaving the file out of the layer.
+   * The entries of a directory whose names readdir could not decode (not UTF-8), apart from those the
+   * ignore file excludes (its patterns see U+FFFD in place of the bad bytes): they lstat as missing,
+   * so they are not among children(). See refuseUndecodable.
    */
-  private refuseUndecodable(dirRel: string, name: string, rel: string): void {
-    if (this.matcher.ignores(rel, false)) return;
-    const bad = undecodableNames(this.abs(dirRel), [name]).get(name);
-    if (bad === undefined) return; // a name with a real U+FFFD, deleted since the listing
-    const shown = dirRel ? `${dirRel}/${bad}` : bad;
-    throw new UserError(`the build context has a file name that is not UTF-8: "${shown}"`, { hint: 'tsbuild cannot copy such names yet: rename the file, or exclude it in .containerignore' });
+  undecodableChildren(rel: string): UndecodableChild[] {
+    this.children(rel);
+    return this.undecodable.get(rel) ?? [];
   }
 
   /** lstat, ignore file or not; undefined when missing. */

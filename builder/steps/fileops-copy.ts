@@ -9,7 +9,7 @@ import { IgnoreMatcher } from '../context/ignore.js';
 import { basenameRel, joinRel, toRootRel } from '../context/paths.js';
 import { contextSourcePath, resolveSourcePath, treeReadLink, type ResolvedSource } from '../context/resolve-source.js';
 import { resolveScoped } from '../context/scoped.js';
-import type { CopySource, SourceChild, SourceStat } from './copy-source.js';
+import { refuseUndecodable, type CopySource, type SourceChild, type SourceStat } from './copy-source.js';
 import { type Owner } from './copy-owner.js';
 import { LayerPlan, type PlannedEntry } from './fileops-plan.js';
 
@@ -73,10 +73,21 @@ async function expandSourceUnlocated(src: CopySource, raw: string, opts: CopyOpt
   const depth = segs.length - wild;
   const base = (await resolveScoped(prefix, treeReadLink(src), true)).path;
   const matches: string[] = [];
+  const globSegs = globPart.split('/');
   const walk = async (dirRel: string, level: number): Promise<void> => {
     const st = await src.lstat(joinRel(base, dirRel));
     if (st?.type !== 'dir') return;
-    for (const name of await src.readdir(joinRel(base, dirRel))) {
+    const names = await src.readdir(joinRel(base, dirRel));
+    // An undecodable name the pattern takes (or would look into) stops the build; others are not copied anyway.
+    // (A bad pattern is reported by the loop below.)
+    refuseUndecodable(src, joinRel(base, dirRel), (b) => {
+      try {
+        return goMatch(globSegs[level]!, b.name) && !opts.exclude?.ignores(joinRel(dirRel, b.name));
+      } catch {
+        return false;
+      }
+    });
+    for (const name of names) {
       const r = joinRel(dirRel, name);
       let hit: boolean;
       try {
@@ -154,7 +165,9 @@ async function copyDirInto(plan: LayerPlan, src: CopySource, srcRel: string, st:
 }
 
 async function copyChildren(plan: LayerPlan, src: CopySource, srcRel: string, destRel: string, compRel: string, opts: CopyOptions): Promise<void> {
-  for (const { name, rel: s, st } of src.children?.(srcRel) ?? (await listChildren(src, srcRel))) {
+  const children = src.children?.(srcRel) ?? (await listChildren(src, srcRel));
+  refuseUndecodable(src, srcRel, (b) => !opts.exclude?.ignores(joinRel(compRel, b.name), false));
+  for (const { name, rel: s, st } of children) {
     const comp = joinRel(compRel, name);
     if (opts.exclude?.ignores(comp, st.type === 'dir') && !(st.type === 'dir' && opts.exclude.mayReinclude(comp))) continue;
     const d = joinRel(destRel, name);

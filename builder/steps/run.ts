@@ -33,7 +33,7 @@ export async function runStep(ins: Instruction, ctx: StepContext): Promise<Layer
   const user = await resolveRunUser(state.image.config.User, view, ins.pos);
   const env = runEnv(state);
   if (!env.has('HOME')) env.set('HOME', user.home);
-  // As buildah and docker build give a RUN step; an ENV HOSTNAME of the image wins.
+  // As buildah and docker build give a RUN step; an ENV or ARG HOSTNAME wins.
   if (!env.has('HOSTNAME')) env.set('HOSTNAME', HOSTNAME);
   const network = flags.network ?? opts.network;
 

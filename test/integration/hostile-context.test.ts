@@ -184,3 +184,23 @@ test('a context file name that is not UTF-8 stops COPY, naming it, unless the ig
   assert.ok(entries.some((e) => /app\/a\.txt$/.test(e)), entries.join(' '));
   assert.ok(!entries.some((e) => /caf/.test(e)), 'the excluded file stays out');
 });
+
+test('a glob or COPY --exclude that leaves such a name out does not stop the build; one that takes it does', () => {
+  const ctx = tmp.dir(`ctx${++n}`);
+  tmp.file(`ctx${n}/a.txt`, 'harmless\n');
+  tmp.file(`ctx${n}/real-\uFFFD.txt`, 'a name that is UTF-8 and holds U+FFFD\n');
+  writeFileSync(Buffer.concat([Buffer.from(join(ctx, 'caf')), Buffer.from([0xe9]), Buffer.from('.txt')]), 'latin-1 name\n');
+  const build = (containerfile: string, tag: string) => {
+    tmp.file(`ctx${n}/Containerfile`, containerfile);
+    return tsbuild(['build', '--root', root, '-t', tag, ctx]);
+  };
+  const glob = build('FROM scratch\nCOPY a*.txt /app/\n', 'non-utf8-glob');
+  assert.equal(glob.status, 0, glob.stderr);
+  const excluded = build('FROM scratch\nCOPY --exclude=caf* . /app/\n', 'non-utf8-exclude');
+  assert.equal(excluded.status, 0, excluded.stderr);
+  const entries = layerEntries(imageBlobs(root, 'localhost/non-utf8-exclude:latest', tmp.path));
+  assert.ok(entries.some((e) => e.endsWith('app/real-\uFFFD.txt')), `a real U+FFFD name is copied: ${entries.join(' ')}`);
+  const taken = build('FROM scratch\nCOPY c*.txt /app/\n', 'non-utf8-taken');
+  assert.equal(taken.status, 1, taken.stderr);
+  assert.match(taken.stderr, /^Error: Containerfile:2: COPY failed: the build context has a file name that is not UTF-8: "caf\\xe9\.txt"$/m);
+});
