@@ -115,7 +115,8 @@ export function prepareFs(image: string, mount: string, size: string, reuse: boo
   const backing = existsSync(image) ? sh('df', ['--output=fstype,source', image]).split('\n').pop()!.trim().replace(/\s+/, ' ') : '?';
   // Also a reused mount's device (--reuse-fs), which an older run may have left buffered.
   const dioFile = `/sys/block/${basename(source!)}/loop/dio`;
-  if (existsSync(dioFile)) directIo(source!);
-  const dio = !existsSync(dioFile) ? ', not a loop device' : readFileSync(dioFile, 'utf8').trim() === '1' ? ', direct I/O' : ', buffered I/O';
+  const isLoop = existsSync(dioFile);
+  if (isLoop) directIo(source!);
+  const dio = !isLoop ? ', not a loop device' : readFileSync(dioFile, 'utf8').trim() === '1' ? ', direct I/O' : ', buffered I/O';
   return { mount, description: `${fstype} on ${source} (${size} file ${image}, itself on ${backing}${dio})` };
 }

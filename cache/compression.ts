@@ -119,9 +119,10 @@ export function decompressor(mediaType: string): Duplex | undefined {
       return undefined;
     case 'gzip':
       return zlibBuiltin().createGunzip();
-    case 'zstd':
+    case 'zstd': {
       const decompress = zstdZlib().createZstdDecompress;
       if (decompress) return decompress();
       return filterProcess('zstd', ['-q', '-d', '-c', '--no-progress']);
+    }
   }
 }

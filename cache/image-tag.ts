@@ -16,8 +16,13 @@ export function normalizeImageName(name: string, what = 'image name'): string {
 
 /** Give the image (name or ID) the name `name`; returns the name as stored. */
 export async function tagImage(store: Store, image: string, name: string): Promise<string> {
-  const normalized = normalizeImageName(name);
+  return (await tagImageNames(store, image, [name]))[0]!;
+}
+
+/** Give the image every one of `names`, all checked before any is added; returns them as stored. */
+export async function tagImageNames(store: Store, image: string, names: readonly string[]): Promise<string[]> {
+  const normalized = names.map((n) => normalizeImageName(n));
   const { record } = await requireImageMatch(store, image);
-  await store.images.tag(record.id, normalized);
+  for (const n of normalized) await store.images.tag(record.id, n);
   return normalized;
 }

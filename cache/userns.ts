@@ -98,7 +98,7 @@ class UsernsWorker {
         this.waiting.delete(a.id);
         if (a.ok) w.resolve(a.value);
         // The user's to fix (a file name no layer can hold) stays a UserError, as it would be in process.
-        else if (a.userError) w.reject(new UserError(a.error ?? '', { ...(a.hint !== undefined ? { hint: a.hint } : {}), ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}) }));
+        else if (a.userError) w.reject(new UserError(a.error ?? '', { hint: a.hint, exitCode: a.exitCode }));
         else w.reject(new Error(`user namespace ${w.op} failed: ${a.error}`));
       }
       if (this.waiting.size === 0) this.hold(false);

@@ -228,8 +228,7 @@ export async function copyImage(src: ImageSource, dest: ImageDestination, opts: 
     opts.signal?.throwIfAborted();
     const compression = layerCompression(layer.mediaType);
     if (dest.wantsUncompressedLayers && compression !== 'none') {
-      const configBytes = await config();
-      diffIds ??= parseJsonFrom<ImageConfig>(configBytes, `${src.reference}: config`).rootfs?.diff_ids ?? [];
+      diffIds ??= parseJsonFrom<ImageConfig>(await config(), `${src.reference}: config`).rootfs?.diff_ids ?? [];
       const diffId = diffIds[i];
       if (!diffId || diffIds.length !== manifest.layers.length) throw new UserError(`${src.reference}: config has ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
       const target: Descriptor = { mediaType: layerMediaType(srcFormat, 'none'), digest: diffId, size: -1 };

@@ -1,7 +1,7 @@
 // images, inspect, tag, rmi.
 import type { Command } from 'commander';
 import { requireImage } from '../../cache/lookup.js';
-import { normalizeImageName } from '../../cache/image-tag.js';
+import { tagImageNames } from '../../cache/image-tag.js';
 import { UserError } from '../../oci/errors.js';
 import { rootOption, storeFor } from './common.js';
 import { renderInspectTemplate } from '../inspect-template.js';
@@ -113,9 +113,7 @@ export function registerImageCommands(program: Command): void {
   rootOption(program.command('tag').description('add names to an image').argument('<image>', 'image name or ID').argument('<names...>', 'new names')).action(
     async (image: string, names: string[], flags: { root?: string }) => {
       const store = await storeFor(flags);
-      const normalized = names.map((n) => normalizeImageName(n)); // every name checked before any is added
-      const rec = await requireImage(store, image);
-      for (const n of normalized) await store.images.tag(rec.id, n);
+      await tagImageNames(store, image, names);
     },
   );
 
